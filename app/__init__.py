@@ -1,0 +1,1 @@
+"""Qt-free application core: configuration, the headless runner and its report."""

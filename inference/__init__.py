@@ -1,0 +1,1 @@
+"""Inference: ONNX Runtime branches, face localization, mesh decoding, refinement, smoothing."""

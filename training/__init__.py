@@ -1,0 +1,1 @@
+"""Standalone PyTorch training of the three-branch network (imports only ``models``)."""

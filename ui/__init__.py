@@ -1,0 +1,1 @@
+"""The desktop window: the only Qt, VisPy and pyqtgraph code."""
