@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import abc
-import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import TracebackType
 
 from models.errors import FaceFromXError
 from models.frame import Frame
+from models.mode import MODE_PREFERENCE, Mode
 
 
 class CaptureError(FaceFromXError):
     """A source cannot be opened or stopped delivering frames; the message is one line."""
-
-
-class Mode(enum.Enum):
-    """Input mode of the pipeline: which branch of the network runs."""
-
-    RGB = "rgb"
-    DEPTH = "depth"
-    RGBD = "rgbd"
-
-    @classmethod
-    def parse(cls, text: str) -> Mode:
-        try:
-            return cls(text.lower())
-        except ValueError:
-            raise CaptureError(f"unknown mode {text!r}; expected rgb, depth or rgbd") from None
 
 
 @dataclass(frozen=True)
@@ -44,8 +29,6 @@ class DeviceInfo:
     label: str
 
 
-# From richest to poorest: the default mode is the first a source offers.
-MODE_PREFERENCE = (Mode.RGBD, Mode.DEPTH, Mode.RGB)
 
 
 class FrameSource(abc.ABC):

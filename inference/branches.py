@@ -1,0 +1,98 @@
+"""The network branches (``rgb``, ``depth``, ``rgbd``) and the decoder corrective, run with
+ONNX Runtime exactly as they were trained (preprocessing from the sidecar's recipe)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from inference.onnx_session import SessionConfig, create_session
+from inference.sidecar import read_sidecar
+from models.crop import CropInputs, FaceCrop, prepare_inputs
+from models.errors import ModelError
+from models.face_model import FaceModel
+from models.frame import Frame
+from models.mode import Mode
+
+
+@dataclass(frozen=True)
+class BranchOutput:
+    """A branch's estimate in the SOURCE camera frame (OpenCV, metres).
+
+    rotation: (3, 3) camera from head; translation: (3,); identity: (100,) float32;
+    expression: (53,) float32 in [0, 1]; albedo: (K,); lighting: (9, 3) SH (source frame is
+    not needed by the app, so it stays in the crop frame); inputs: the crop it saw.
+    """
+
+    rotation: np.ndarray
+    translation: np.ndarray
+    identity: np.ndarray
+    expression: np.ndarray
+    albedo: np.ndarray
+    lighting: np.ndarray
+    inputs: CropInputs
+
+
+class Branch:
+    """One exported branch: crop + normalise a frame, run the graph, read the layout back."""
+
+    def __init__(self, assets_dir: Path, mode: Mode, model: FaceModel, config: SessionConfig = SessionConfig()):  # noqa: B008
+        self.mode = mode
+        self.sidecar = read_sidecar(assets_dir, mode.value, model)
+        self.recipe = self.sidecar.recipe
+        self.slices = self.sidecar.slices()
+        self.session = create_session(self.sidecar.onnx, config)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        expected = [spec["name"] for spec in self.sidecar.data["inputs"]]
+        if self.input_names != expected:
+            raise ModelError(f"network file {self.sidecar.onnx} has inputs {self.input_names}, its sidecar "
+                             f"says {expected}")
+
+    @property
+    def uses_rgb(self) -> bool:
+        return "rgb" in self.input_names
+
+    @property
+    def uses_depth(self) -> bool:
+        return "xyz" in self.input_names
+
+    def run(self, frame: Frame, crop: FaceCrop) -> BranchOutput:
+        """Estimate the face inside ``crop`` of ``frame`` (which must carry what the branch needs)."""
+        inputs = prepare_inputs(self.recipe, frame.intrinsics, crop,
+                                rgb=frame.rgb if self.uses_rgb else None,
+                                depth=frame.depth if self.uses_depth else None)
+        feeds = {name: getattr(inputs, name)[None] for name in self.input_names}
+        params = self.session.run(None, feeds)[0][0]
+        part = {name: params[s] for name, s in self.slices.items()}
+        anchor = inputs.anchor(self.mode.value)
+        rotation_crop = part["rotation"].reshape(3, 3).astype(np.float64)
+        translation_crop = self.recipe.translation_from_network(part["translation"], anchor)
+        rotation, translation = inputs.camera.pose_to_source(rotation_crop, translation_crop)
+        return BranchOutput(
+            rotation=rotation, translation=translation,
+            identity=part["identity"].astype(np.float32),
+            expression=np.clip(part["expression"], 0.0, 1.0).astype(np.float32),
+            albedo=part["albedo"].astype(np.float32),
+            lighting=part["lighting"].reshape(9, 3).astype(np.float32),
+            inputs=inputs,
+        )
+
+
+class Decoder:
+    """The face mesh from coefficients: the linear face model plus the shipped corrective."""
+
+    def __init__(self, assets_dir: Path, model: FaceModel, config: SessionConfig = SessionConfig()):  # noqa: B008
+        self.model = model
+        self.sidecar = read_sidecar(assets_dir, "decoder", model)
+        self.session = create_session(self.sidecar.onnx, config)
+
+    def corrective(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
+        """(9409, 3) float32 head-frame offsets in metres for the face region."""
+        feeds = {"identity": identity[None].astype(np.float32), "expression": expression[None].astype(np.float32)}
+        return self.session.run(None, feeds)[0][0]
+
+    def vertices(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
+        """(9409, 3) float32 head-frame face-region vertices in metres."""
+        return self.model.vertices(identity, expression, region="face") + self.corrective(identity, expression)

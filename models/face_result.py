@@ -1,0 +1,52 @@
+"""The one result type every sink receives: the face found in one frame."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.camera import Intrinsics
+
+
+@dataclass(frozen=True, eq=False)
+class FaceResult:
+    """What the pipeline made of one source frame.
+
+    All 3D values are in the capture camera's OpenCV frame (x right, y down, z forward), in
+    metres; exporters convert at the edge.
+
+    Attributes:
+        index, timestamp: the source frame's number and time (s).
+        intrinsics: the camera of the source image (pixels of the source grid).
+        found: False when no face was found; then the arrays hold the last good face (or are
+            None before the first one) so that sinks can repeat it and stay frame-aligned.
+        rotation: (3, 3) float64 camera from head; translation: (3,) float64 metres.
+        identity: (100,) float32; expression: (53,) float32 in [0, 1] (face-model order).
+        vertices: (9409, 3) float32 posed face region, face-model vertex order.
+        landmarks_3d: (68, 3) float32; landmarks_2d: (68, 2) float32 pixels of the source
+            image (Multi-PIE order).
+        mode: the input mode that produced it (``rgb``, ``depth`` or ``rgbd``).
+        stage_ms: milliseconds spent per pipeline stage on this frame.
+        latency_ms: frame in to result out, in milliseconds.
+    """
+
+    index: int
+    timestamp: float
+    intrinsics: Intrinsics
+    found: bool
+    rotation: np.ndarray | None = None
+    translation: np.ndarray | None = None
+    identity: np.ndarray | None = None
+    expression: np.ndarray | None = None
+    vertices: np.ndarray | None = None
+    landmarks_3d: np.ndarray | None = None
+    landmarks_2d: np.ndarray | None = None
+    mode: str = ""
+    stage_ms: dict[str, float] = field(default_factory=dict)
+    latency_ms: float = 0.0
+
+    @property
+    def has_face(self) -> bool:
+        """True when there is a mesh to show or export (found now, or held from before)."""
+        return self.vertices is not None
