@@ -9,4 +9,5 @@ echo "== ruff"
 echo "== import rules"
 .venv/bin/lint-imports --no-cache
 echo "== pytest"
+export OPENBLAS_NUM_THREADS=1  # see tests/conftest.py
 xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python -m pytest "$@"

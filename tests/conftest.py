@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+
+# Small matrix products (depth refinement) run far slower when the BLAS spreads them over
+# busy cores; the app pins it the same way (main.py). Must happen before numpy loads.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import pytest
 
 from models.face_model import FaceModel, load_face_model
