@@ -1,6 +1,7 @@
 """FaceFromX: live 3D face capture. Starts the desktop window or the headless runner.
 
     python main.py                                   # window on the synthetic source
+    python main.py --screenshot out.png --quit-after 5   # save the window after 5 s and exit
     python main.py --headless --source SRC --mode MODE --frames N --report r.json
 
 The command-line contract is docs/CONTRACT.md in the shared folder; this is the only place
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     # OpenCV's own warnings (a camera index that does not open...) would add lines to our
     # one-line errors; keep its log to errors.
     os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    # The pipeline's small matrix products are fastest on one BLAS thread (the pipeline
+    # already runs on its own thread beside the source's); set before numpy loads.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
@@ -59,9 +63,12 @@ def main(argv: list[str] | None = None) -> int:
                 exports=tuple(args.export), space=args.space, record=args.record, report=args.report,
             ))
             return 0
-        print("main.py: the desktop window is not part of this build yet; run with --headless",
-              file=sys.stderr)
-        return EXIT_BAD_INPUT
+        from ui.launch import run_gui
+
+        # The contract: without --source the window opens on the synthetic source; the
+        # source picker keeps the recent ones.
+        return run_gui(source=args.source, mode=args.mode, screenshot=args.screenshot,
+                       quit_after=args.quit_after)
     except FaceFromXError as exc:
         print(f"main.py: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,105 @@
+"""Viewport-ready geometry, computed off the GUI thread (numpy only, no Qt).
+
+The pipeline's 3D values are in the capture camera's OpenCV frame (x right, y down, z forward,
+metres). The viewport's scene frame is y up: x right, y up, z toward the viewer, with the
+capture camera at the origin looking down -z (the ``gl`` export space). The conversion is the
+proper rotation ``F = diag(1, -1, -1)``, so triangle winding is kept.
+
+The head-stabilised view shows the mesh in the face model's head frame (x to the subject's
+left, y up, z out of the face), which follows the same y-up convention: with the head pose
+``p_cam = R @ p_head + t``, a scene point ``g`` maps to ``p_head = R.T @ (F @ g - t)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from models.camera import Intrinsics
+from models.geometry import depth_to_xyz
+
+_FLIP = np.array([1.0, -1.0, -1.0])
+
+
+def view_from_opencv(points: np.ndarray) -> np.ndarray:
+    """(..., 3) OpenCV camera-frame points -> (..., 3) float32 scene (y-up) points."""
+    out = np.array(points, dtype=np.float32, copy=True)
+    out[..., 1:] *= -1.0
+    return out
+
+
+def head_from_view(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+    """(4, 4) float64 matrix (column vectors) taking scene points into the head frame.
+
+    rotation: (3, 3) camera-from-head (OpenCV camera); translation: (3,) metres.
+    """
+    rotation = np.asarray(rotation, dtype=np.float64)
+    matrix = np.eye(4)
+    matrix[:3, :3] = rotation.T * _FLIP[None, :]  # R.T @ diag(1, -1, -1)
+    matrix[:3, 3] = -rotation.T @ np.asarray(translation, dtype=np.float64)
+    return matrix
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """(N, 3) float32 unit area-weighted vertex normals (counter-clockwise faces: outward)."""
+    v = np.asarray(vertices, dtype=np.float32)
+    face_normals = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
+    flat = faces.ravel()
+    normals = np.empty(v.shape, dtype=np.float32)
+    for axis in range(3):
+        normals[:, axis] = np.bincount(flat, weights=np.repeat(face_normals[:, axis], 3),
+                                       minlength=len(v))
+    length = np.linalg.norm(normals, axis=1, keepdims=True)
+    np.divide(normals, length, out=normals, where=length > 0)
+    return normals
+
+
+@dataclass(frozen=True, eq=False)
+class MeshArrays:
+    """A face mesh in the scene frame, laid out the way VisPy's MeshVisual draws it.
+
+    Attributes:
+        vertices: (N, 3) float32 metres, scene frame.
+        faces: (F, 3) int32 vertex indices (shared topology).
+        normals: (N, 3) float32 unit vertex normals.
+        corners: (F, 3, 3) float32 ``vertices[faces]`` (MeshVisual draws unindexed triangles).
+        corner_normals: (F, 3, 3) float32 unit vertex normals at each corner.
+        centre: (3,) float32 centre of the bounding box.
+    """
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    normals: np.ndarray
+    corners: np.ndarray
+    corner_normals: np.ndarray
+    centre: np.ndarray
+
+
+def mesh_arrays(vertices_cv: np.ndarray, faces: np.ndarray) -> MeshArrays:
+    """The scene-frame arrays of an (N, 3) OpenCV camera-frame mesh."""
+    vertices = view_from_opencv(vertices_cv)
+    normals = vertex_normals(vertices, faces)
+    centre = 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
+    return MeshArrays(vertices, faces, normals, vertices[faces], normals[faces], centre.astype(np.float32))
+
+
+def point_cloud(depth: np.ndarray, intrinsics: Intrinsics, *, max_points: int = 20000,
+                near: np.ndarray | None = None, radius: float = 0.25) -> np.ndarray:
+    """A subsampled point cloud of a depth map, (M, 3) float32 in the scene frame.
+
+    depth: (H, W) float32 metres on the grid of ``intrinsics``. Every ``s``-th pixel in both
+    directions is kept so that at most about ``max_points`` remain; with ``near`` (3,) an
+    OpenCV camera-frame point (the face), only points within ``radius`` metres of it are kept.
+    """
+    height, width = depth.shape
+    step = max(1, int(np.ceil(np.sqrt(height * width / max(1, max_points)))))
+    sub = np.ascontiguousarray(depth[::step, ::step])
+    camera = Intrinsics(fx=intrinsics.fx / step, fy=intrinsics.fy / step, cx=intrinsics.cx / step,
+                        cy=intrinsics.cy / step, width=sub.shape[1], height=sub.shape[0])
+    xyz, valid = depth_to_xyz(sub, camera)
+    points = xyz[valid]
+    if near is not None and len(points):
+        near = np.asarray(near, dtype=np.float32)
+        points = points[np.sum((points - near) ** 2, axis=1) < radius * radius]
+    return view_from_opencv(points)
