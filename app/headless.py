@@ -1,24 +1,41 @@
-"""The headless runner: a source driven end to end without a window, measured into a report."""
+"""The headless runner: a source driven through the pipeline without a window.
+
+Exports stream while the frames are processed (memory stays flat however long the take),
+the recorder takes every frame, and the report (docs/CONTRACT.md) gathers the timings and
+the accuracy figures.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tqdm import tqdm
+
+from app.config import PipelineConfig
+from app.export import ExportSession, exporter_for
+from app.metrics_worker import MetricsWorker
+from app.pipeline import Pipeline
+from app.recording import Recorder
 from app.report import RunReport
-from capture.base import Mode
+from app.session import Session
+from capture.base import FrameSource
 from capture.registry import open_source
 from models.errors import FaceFromXError
+from models.face_result import FaceResult
+from models.frame import Frame
+from models.mode import Mode
 
 log = logging.getLogger(__name__)
 
 DEFAULT_FRAMES_OF_ENDLESS_SOURCE = 300
 
 
-class UnsupportedOptionError(FaceFromXError):
-    """An option that this build cannot honour yet."""
+class HeadlessError(FaceFromXError):
+    """A headless option cannot be honoured (bad frame count...)."""
 
 
 @dataclass(frozen=True)
@@ -37,36 +54,92 @@ class HeadlessConfig:
     space: str = "gl"
     record: Path | None = None
     report: Path | None = None
+    pipeline: PipelineConfig = PipelineConfig()
+
+
+def _resolve_mode(source: FrameSource, requested: str | None) -> Mode:
+    mode = Mode.parse(requested) if requested else source.default_mode
+    source.check_mode(mode)
+    return mode
+
+
+def _make_parent(path: Path) -> None:
+    """Create the folder an output goes into (a missing folder is not an error)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HeadlessError(f"cannot create the folder {path.parent}: {exc.strerror or exc}") from None
 
 
 def run_headless(config: HeadlessConfig) -> RunReport:
-    """Open the source, pull ``config.frames`` frames through, and write the report.
+    """Process ``config.frames`` frames of the source; export, record and report as asked.
 
-    Raises :class:`FaceFromXError` subclasses (one-line messages) on bad input.
+    Raises :class:`FaceFromXError` subclasses (one-line messages) on bad input; exports are
+    then left without a file under their final names.
     """
-    if config.exports or config.record:
-        raise UnsupportedOptionError(
-            "--export and --record need the face pipeline, which this build does not include yet"
-        )
     if config.frames is not None and config.frames < 1:
-        raise UnsupportedOptionError(f"--frames must be at least 1, got {config.frames}")
+        raise HeadlessError(f"--frames must be at least 1, got {config.frames}")
     source = open_source(config.source)
-    mode = Mode.parse(config.mode) if config.mode else source.default_mode
-    source.check_mode(mode)
+    mode = _resolve_mode(source, config.mode)
+    exporters = [exporter_for(path) for path in config.exports]  # bad paths fail before any work
+    for path in [*config.exports, *([config.record / "x"] if config.record else [])]:
+        _make_parent(Path(path))
     limit = config.frames or source.num_frames or DEFAULT_FRAMES_OF_ENDLESS_SOURCE
+    pipeline = Pipeline(PipelineConfig(**{**config.pipeline.__dict__, "mode": mode.value, "refine": config.refine}))
     report = RunReport(source=config.source, mode=mode.value)
-    with source:
-        frames = iter(source)
+    metrics = MetricsWorker() if config.report else None
+    found = 0
+
+    session = Session(source, pipeline.process, drop_stale=False, max_frames=limit)
+    with ExitStack() as stack:
+        exports: list[ExportSession] = [
+            stack.enter_context(e.open(fps=source.fps, face_model=pipeline.model, space=config.space))
+            for e in exporters
+        ]
+        recorder = None
+        if config.record is not None:
+            recorder = Recorder.new_in(config.record, fps=source.fps, face_model=pipeline.model,
+                                       wait_for_writer=True)
+            stack.callback(recorder.close)
+            session.frame_taps.append(recorder.add_frame)
+        progress = stack.enter_context(tqdm(total=limit, unit="frame", desc="Processing", disable=None, leave=False))
+        pending: dict[int, Frame] = {}
+
+        def on_result(result: FaceResult) -> None:
+            nonlocal found
+            frame = pending.pop(result.index, None)
+            found += result.found
+            report.latency_ms.append(result.latency_ms)
+            for name, ms in result.stage_ms.items():
+                report.add_stage(name, ms)
+            for export in exports:
+                export.write(result)
+            if recorder is not None:
+                recorder.add_result(result)
+            if metrics is not None and frame is not None:
+                metrics.add(frame, result)
+            progress.update(1)
+
+        session.frame_taps.insert(0, lambda frame: pending.__setitem__(frame.index, frame))
+        session.result_sinks.append(on_result)
         start = time.perf_counter()
-        while report.frames < limit:
-            tick = time.perf_counter()
-            frame = next(frames, None)
-            if frame is None:
-                break
-            report.add_stage("decode", (time.perf_counter() - tick) * 1000.0)
-            report.frames += 1
+        stats = session.run()
         report.wall_s = time.perf_counter() - start
-    log.info("processed %d frames from %s in %.2f s", report.frames, config.source, report.wall_s)
+        if stats.errors:
+            for export in exports:
+                export.abort()
+            raise stats.errors[0]
+        for export in exports:
+            export.commit()
+    report.stage_ms = {"decode": stats.decode_ms, **report.stage_ms}
+    report.frames = stats.processed
+    report.faces_found = found
+    report.dropped_frames = stats.dropped
+    if metrics is not None:
+        metrics.close()
+        report.fit_error_mm = metrics.fit_error_mm
+        report.gt_error_mm = metrics.gt_error_mm
+    log.info("processed %d frames (%d faces) from %s in %.2f s", report.frames, found, config.source, report.wall_s)
     if config.report:
         report.write(config.report)
     return report

@@ -12,7 +12,7 @@ from inference.onnx_session import SessionConfig, create_session
 from inference.sidecar import read_sidecar
 from models.crop import CropInputs, FaceCrop, prepare_inputs
 from models.errors import ModelError
-from models.face_model import FaceModel
+from models.face_model import REGION_SIZES, FaceModel
 from models.frame import Frame
 from models.mode import Mode
 
@@ -87,6 +87,11 @@ class Decoder:
         self.model = model
         self.sidecar = read_sidecar(assets_dir, "decoder", model)
         self.session = create_session(self.sidecar.onnx, config)
+        n = REGION_SIZES["face"]
+        self._template = np.ascontiguousarray(model.template[:n])
+        # (100 + 53, n * 3) float32: one matrix product gives the linear model's offsets.
+        self._basis = np.ascontiguousarray(np.concatenate(
+            [model.identity_basis[:, :n], model.expression_basis[:, :n]]).reshape(-1, n * 3))
 
     def corrective(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """(9409, 3) float32 head-frame offsets in metres for the face region."""
@@ -95,4 +100,6 @@ class Decoder:
 
     def vertices(self, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
         """(9409, 3) float32 head-frame face-region vertices in metres."""
-        return self.model.vertices(identity, expression, region="face") + self.corrective(identity, expression)
+        coefficients = np.concatenate([identity, expression]).astype(np.float32)
+        linear = self._template + (coefficients @ self._basis).reshape(-1, 3)
+        return linear + self.corrective(identity, expression)

@@ -63,9 +63,9 @@ class SmoothingConfig:
     units/s, coefficients in units/s; expression is lighter-handed so blinks survive."""
 
     enabled: bool = True
-    rotation: OneEuroConfig = OneEuroConfig(min_cutoff=1.5, beta=0.5)
-    translation: OneEuroConfig = OneEuroConfig(min_cutoff=1.5, beta=20.0)
-    expression: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=0.5)
+    rotation: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=10.0)
+    translation: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=100.0)
+    expression: OneEuroConfig = OneEuroConfig(min_cutoff=4.0, beta=2.0)
     identity: OneEuroConfig = OneEuroConfig(min_cutoff=0.3, beta=0.0)
 
 

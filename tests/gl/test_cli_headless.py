@@ -15,19 +15,33 @@ pytestmark = pytest.mark.gl
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_headless_run_writes_the_report(tmp_path: Path) -> None:
-    report = tmp_path / "out" / "report.json"
-    assert main.main(["--headless", "--source", "synthetic:seed=1,width=160,height=120",
-                      "--frames", "5", "--report", str(report)]) == 0
+def test_headless_run_exports_records_and_reports(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    report = out / "report.json"
+    assert main.main(["--headless", "--source", "synthetic:seed=1001", "--frames", "6",
+                      "--export", str(out / "take.abc"), "--export", str(out / "objs") + "/",
+                      "--export", str(out / "take.csv"), "--export", str(out / "take.jsonl"),
+                      "--record", str(out / "takes"), "--report", str(report)]) == 0
     data = json.loads(report.read_text())
-    assert data["source"] == "synthetic:seed=1,width=160,height=120"
-    assert data["mode"] == "rgbd" and data["frames"] == 5 and data["dropped_frames"] == 0
-    assert data["fps"] > 0 and data["stage_ms"]["decode"] > 0
+    assert data["source"] == "synthetic:seed=1001"
+    assert data["mode"] == "rgbd" and data["frames"] == 6 and data["dropped_frames"] == 0
+    assert data["faces_found"] >= 5
+    assert data["fps"] > 0 and set(data["latency_ms"]) == {"median", "p95"}
+    assert list(data["stage_ms"])[0] == "decode"
+    assert {"localize", "infer", "refine", "smooth", "mesh"} <= set(data["stage_ms"])
+    assert data["gt_error_mm"]["mean"] < 5 and data["fit_error_mm"]["mean"] > 0
+    assert (out / "take.abc").stat().st_size > 0
+    assert len(list((out / "objs").glob("frame_*.obj"))) == data["faces_found"]
+    assert len((out / "take.jsonl").read_text().splitlines()) == 6
+    assert len((out / "take.csv").read_text().splitlines()) == 7
+    takes = list((out / "takes").glob("*.r3d"))
+    assert len(takes) == 1 and json.loads(next((out / "takes").glob("*.summary.json")).read_text())[
+        "frames_written"] == 6
 
 
 def test_mode_is_honoured(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    assert main.main(["--headless", "--source", "synthetic:width=96,height=96", "--mode", "rgb",
+    assert main.main(["--headless", "--source", "synthetic:seed=1001", "--mode", "rgb",
                       "--frames", "1", "--report", str(report)]) == 0
     assert json.loads(report.read_text())["mode"] == "rgb"
 
@@ -39,8 +53,9 @@ def test_mode_is_honoured(tmp_path: Path) -> None:
         (["--source", "/no/such/take.r3d"], "no such file"),
         (["--source", "synthetic:seed=x"], "not a number"),
         (["--frames", "0"], "--frames must be at least 1"),
-        (["--source", "synthetic:width=96,height=96", "--frames", "1", "--report", "/proc/forbidden/r.json"],
-         "cannot write the report"),
+        (["--frames", "1", "--report", "/proc/forbidden/r.json"], "cannot write the report"),
+        (["--frames", "1", "--export", "take.fbx"], "fbx"),
+        (["--source", "webcam:7", "--mode", "depth"], "cannot serve mode 'depth'"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_status_2(args: list[str], message: str) -> None:

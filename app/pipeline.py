@@ -1,0 +1,194 @@
+"""The face pipeline: one frame in, one :class:`FaceResult` out.
+
+Stages (their times go to ``FaceResult.stage_ms``): ``localize`` (find or track the face,
+giving a crop), ``infer`` (the ONNX branch of the active mode), ``refine`` (Gauss-Newton
+fit to the depth map, depth modes only), ``smooth`` (One Euro over time), ``mesh`` (decode
+the face mesh with the corrective, pose it, project the landmarks). The GUI and the headless
+runner drive the same object; the mode can change between any two frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import replace
+
+import numpy as np
+
+from app.config import PipelineConfig
+from inference.branches import Branch, BranchOutput, Decoder
+from inference.localize.types import Localization, Origin
+from inference.onnx_session import SessionConfig
+from inference.refine import RefineConfig, RefineResult, TakeRefiner
+from inference.smoothing import FaceSmoother
+from inference.tracking import FaceTracker
+from models.errors import FaceFromXError
+from models.face_model import FaceModel, load_face_model
+from models.face_result import FaceResult
+from models.frame import Frame
+from models.mode import Mode
+
+log = logging.getLogger(__name__)
+
+DEPTH_MODES = (Mode.DEPTH, Mode.RGBD)
+# A result is implausible (and reported as not found) outside these limits.
+MIN_FACE_DISTANCE_M = 0.1
+MAX_FACE_DISTANCE_M = 3.0
+MIN_LANDMARKS_IN_VIEW = 0.5
+MAX_REFINE_RESIDUAL_MM = 8.0
+
+
+class ModeNotAvailableError(FaceFromXError):
+    """The frame lacks what the mode needs (depth for the depth modes, colour for rgb)."""
+
+
+class Pipeline:
+    """Turns frames into faces with the branch of the active mode.
+
+    Args:
+        config: what to run (mode, refinement, smoothing, where the weights are).
+        model: the face model (loaded from the cache when omitted).
+
+    Raises :class:`models.errors.ModelError` at construction when a branch's ONNX file or
+    sidecar is missing or mismatched (naming the file).
+    """
+
+    def __init__(self, config: PipelineConfig = PipelineConfig(), model: FaceModel | None = None):  # noqa: B008
+        self.config = config
+        self.model = model or load_face_model()
+        session = SessionConfig(threads=config.threads, use_gpu=config.use_gpu)
+        self.branches = {mode: Branch(config.assets_dir, mode, self.model, session) for mode in Mode}
+        self.decoder = Decoder(config.assets_dir, self.model, session)
+        self.tracker = FaceTracker(self.model, extent_m=self.branches[Mode.RGBD].recipe.metric_extent_m)
+        self.refiner = TakeRefiner(self.model, RefineConfig())
+        self.smoother = FaceSmoother(config.smoothing)
+        self.refine = config.refine
+        self.smoothing_enabled = config.smoothing.enabled
+        self._mode: Mode | None = Mode.parse(config.mode) if config.mode else None
+        self._last: FaceResult | None = None
+        # Head-frame centroid of the 68 landmarks of the mean face (the localizer's crop centre).
+        self._landmark_centroid = self.model.landmarks(self.model.template).mean(axis=0).astype(np.float64)
+
+    # -- controls (any thread; they take effect on the next frame) ------------------------------
+
+    @property
+    def mode(self) -> Mode | None:
+        return self._mode
+
+    def set_mode(self, mode: Mode) -> None:
+        if mode != self._mode:
+            self._mode = mode
+            self.smoother.reset()
+
+    def reset(self) -> None:
+        """Forget the track, the accumulated identity and the filters (a new take or actor)."""
+        self.tracker.reset()
+        self.refiner.reset()
+        self.smoother.reset()
+        self._last = None
+
+    # -- processing -----------------------------------------------------------------------------
+
+    def _resolve_mode(self, frame: Frame) -> Mode:
+        mode = self._mode or (Mode.RGBD if frame.depth is not None and frame.rgb is not None
+                              else Mode.DEPTH if frame.depth is not None else Mode.RGB)
+        if mode in DEPTH_MODES and frame.depth is None:
+            raise ModeNotAvailableError(f"mode {mode.value!r} needs depth, and this source gives none")
+        if mode in (Mode.RGB, Mode.RGBD) and frame.rgb is None:
+            raise ModeNotAvailableError(f"mode {mode.value!r} needs colour, and this source gives none")
+        return mode
+
+    def process(self, frame: Frame) -> FaceResult:
+        """The face in ``frame`` (``found`` False, repeating the last face, when there is none)."""
+        start = time.perf_counter()
+        stages: dict[str, float] = {}
+
+        @contextmanager
+        def stage(name: str):
+            tick = time.perf_counter()
+            yield
+            stages[name] = (time.perf_counter() - tick) * 1000.0
+
+        mode = self._resolve_mode(frame)
+        with stage("localize"):
+            located = self.tracker.locate(frame)
+        if located is None:
+            return self._not_found(frame, mode, stages, start)
+        with stage("infer"):
+            estimate = self.branches[mode].run(frame, located.crop)
+        rotation, translation = estimate.rotation, estimate.translation
+        identity, expression = estimate.identity, estimate.expression
+        if mode in DEPTH_MODES and self.refine:
+            with stage("refine"):
+                fit = self._refine(frame, located, estimate)
+            if fit is None:
+                return self._not_found(frame, mode, stages, start)
+            rotation, translation, identity, expression = fit.rotation, fit.translation, fit.identity, fit.expression
+        with stage("smooth"):
+            if self.smoothing_enabled:
+                rotation, translation, identity, expression = self.smoother(
+                    rotation, translation, identity, expression, frame.timestamp)
+        with stage("mesh"):
+            result = self._result(frame, mode, estimate, rotation, translation, identity, expression)
+        if not self._plausible(result):
+            return self._not_found(frame, mode, stages, start)
+        result = replace(result, stage_ms=stages, latency_ms=(time.perf_counter() - start) * 1000.0)
+        self.tracker.update(result)
+        self._last = result
+        return result
+
+    def _refine(self, frame: Frame, located: Localization, estimate: BranchOutput) -> RefineResult | None:
+        """Fit the face to the depth map from the best start available; None if no start fits.
+
+        Starts, in order: the previous frame's pose (while tracking: the face moved little),
+        the network's pose, the localizer's rigid fit of the mean face (on detection).
+        """
+        starts = []
+        if located.origin is Origin.TRACK and self._last is not None and self._last.found:
+            starts.append((self._last.rotation, self._last.translation))
+        starts.append((estimate.rotation, estimate.translation))
+        if located.rotation is not None and located.centre_cam is not None and located.origin is not Origin.TRACK:
+            centroid = self._landmark_centroid
+            starts.append((located.rotation, located.centre_cam - located.rotation @ centroid))
+        for rotation, translation in starts:
+            fit = self.refiner.refine(frame.depth, frame.intrinsics, rotation, translation, estimate.identity,
+                                      estimate.expression)
+            if fit.success and fit.residual_mm <= MAX_REFINE_RESIDUAL_MM:
+                return fit
+            log.debug("frame %d: refinement rejected (%s)", frame.index, fit.reason)
+        return None
+
+    def _result(self, frame: Frame, mode: Mode, estimate: BranchOutput, rotation: np.ndarray,
+                translation: np.ndarray, identity: np.ndarray, expression: np.ndarray) -> FaceResult:
+        head = self.decoder.vertices(identity, expression)
+        vertices = (head @ rotation.T.astype(np.float32) + translation.astype(np.float32)).astype(np.float32)
+        landmarks_3d = vertices[self.model.landmark_indices]
+        return FaceResult(
+            index=frame.index, timestamp=frame.timestamp, intrinsics=frame.intrinsics, found=True,
+            rotation=rotation, translation=translation, identity=identity, expression=expression,
+            vertices=vertices, landmarks_3d=landmarks_3d,
+            landmarks_2d=frame.intrinsics.project(landmarks_3d).astype(np.float32), mode=mode.value,
+        )
+
+    def _plausible(self, result: FaceResult) -> bool:
+        z = float(result.translation[2])
+        if not (MIN_FACE_DISTANCE_M < z < MAX_FACE_DISTANCE_M) or not np.isfinite(result.vertices).all():
+            return False
+        uv = result.landmarks_2d
+        k = result.intrinsics
+        inside = (uv[:, 0] >= 0) & (uv[:, 0] < k.width) & (uv[:, 1] >= 0) & (uv[:, 1] < k.height)
+        return inside.mean() >= MIN_LANDMARKS_IN_VIEW
+
+    def _not_found(self, frame: Frame, mode: Mode, stages: dict[str, float], start: float) -> FaceResult:
+        self.tracker.update(None)
+        self.smoother.reset()
+        last = self._last
+        held = {} if last is None else {
+            "rotation": last.rotation, "translation": last.translation, "identity": last.identity,
+            "expression": last.expression, "vertices": last.vertices, "landmarks_3d": last.landmarks_3d,
+            "landmarks_2d": last.landmarks_2d,
+        }
+        return FaceResult(index=frame.index, timestamp=frame.timestamp, intrinsics=frame.intrinsics,
+                          found=False, mode=mode.value, stage_ms=stages,
+                          latency_ms=(time.perf_counter() - start) * 1000.0, **held)
