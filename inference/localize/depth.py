@@ -1,0 +1,158 @@
+"""Face detection in a depth map, with no colour: depth and RGB-D modes.
+
+Steps (all on a ~160-cell grid, see :class:`~inference.localize.grid.DepthGrid`):
+
+1. :func:`~inference.localize.segment.segment_person`: the nearest surface large enough to be
+   a face, and the shoulders attached to it across small depth steps.
+2. :func:`~inference.localize.silhouette.body_up`: the up direction along which the person
+   looks like a narrow head on wide shoulders: the in-plane roll at any angle, with no
+   180-degree ambiguity. Without shoulders in view: the head's principal axis, signed by the
+   caller's prior (the tracked angle) or upright.
+3. :func:`~inference.localize.silhouette.head_region`: the head's points; a first guess of the
+   landmark centroid below the crown and behind the nearest surface.
+4. :func:`~inference.localize.face_fit.fit_face` (when a face template is given): the mean face
+   registered to the head's points by ICP. Its pose gives the crop exactly as training places
+   crops: centred on the 68 landmarks' centroid, turned upright by the head's own up (so head
+   roll relative to the body, yaw and pitch are accounted for), ``extent_m`` wide. Without a
+   template, or when the fit explains too little, the silhouette's guess is used.
+
+Returns None for frames with no person-sized surface (empty, all-invalid, or a wall).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from inference.localize.face_fit import FaceTemplate, FitConfig, find_noses, fit_face
+from inference.localize.grid import DepthGrid
+from inference.localize.segment import SegmentConfig, segment_person
+from inference.localize.silhouette import HeadRegion, SilhouetteConfig, body_up, head_region, up_vector
+from inference.localize.types import Localization, Origin
+from models.camera import Intrinsics
+from models.crop import angle_from_up, crop_from_point
+from models.face_model import FaceModel
+
+__all__ = ["DepthLocalizer", "DepthLocalizerConfig", "crop_angle_of_pose"]
+
+log = logging.getLogger(__name__)
+
+
+def crop_angle_of_pose(intrinsics: Intrinsics, rotation: np.ndarray, centre_cam: np.ndarray) -> float:
+    """The crop angle that shows a head with camera-from-head ``rotation`` upright at
+    ``centre_cam``: the image direction of its +y axis (as training computes it)."""
+    centre = np.asarray(centre_cam, np.float64)
+    up = intrinsics.project(centre + 0.05 * np.asarray(rotation)[:, 1]) - intrinsics.project(centre)
+    return angle_from_up(up, intrinsics)
+
+
+@dataclass(frozen=True)
+class DepthLocalizerConfig:
+    """Settings of :class:`DepthLocalizer`.
+
+    cells: grid samples along the frame's longer side.
+    extent_m: metric side of the crop (the crop recipe's ``metric_extent_m``).
+    crown_to_centre_m: the landmark centroid's distance below the crown (silhouette guess).
+    surface_to_centre_m: ... and behind the head's nearest surface.
+    min_inliers: the face fit must explain this fraction of the template to be used.
+    nose_candidates: how many nose-tip candidates the face fit starts from.
+    nose_to_axis_m: the nose tip's distance in front of the axis the head turns about.
+    max_crown_width_m: the top 10 cm of a head is narrower than this (a wall's is not).
+    """
+
+    cells: int = 160
+    extent_m: float = 0.26
+    crown_to_centre_m: float = 0.14
+    surface_to_centre_m: float = 0.035
+    min_inliers: float = 0.35
+    nose_candidates: int = 3
+    nose_to_axis_m: float = 0.11
+    max_crown_width_m: float = 0.32
+    segment: SegmentConfig = field(default_factory=SegmentConfig)
+    silhouette: SilhouetteConfig = field(default_factory=SilhouetteConfig)
+    fit: FitConfig = field(default_factory=FitConfig)
+
+
+def _edge_flags(mask: np.ndarray) -> np.ndarray:
+    """(N, 4) bool for the N true cells of ``mask``: on the top, bottom, left, right edge."""
+    rows, cols = np.nonzero(mask)
+    h, w = mask.shape
+    return np.stack([rows == 0, rows == h - 1, cols == 0, cols == w - 1], axis=1)
+
+
+class DepthLocalizer:
+    """Finds the face in a depth map; see the module doc.
+
+    >>> localizer = DepthLocalizer.from_face_model(load_face_model())
+    >>> found = localizer.locate(frame.depth, frame.intrinsics)   # Localization | None
+    """
+
+    def __init__(self, template: FaceTemplate | None = None, config: DepthLocalizerConfig | None = None):
+        self.template = template
+        self.config = config or DepthLocalizerConfig()
+
+    @classmethod
+    def from_face_model(cls, model: FaceModel, config: DepthLocalizerConfig | None = None) -> DepthLocalizer:
+        return cls(FaceTemplate.from_face_model(model), config)
+
+    def locate(self, depth: np.ndarray, intrinsics: Intrinsics, prior_angle: float | None = None) -> Localization | None:
+        """The face in ``depth`` ((H, W) metres, 0/NaN invalid, on the ``intrinsics`` grid).
+
+        Args:
+            prior_angle: the expected crop angle (radians), e.g. the tracked one; only used to
+                pick the sign of the head's axis when no shoulders are in view (else upright).
+        """
+        c = self.config
+        grid = DepthGrid.from_depth(depth, intrinsics, c.cells)
+        person = segment_person(grid, c.segment)
+        if person is None:
+            return None
+        xy = grid.xyz[person.mask][:, :2].astype(np.float64)
+        angle, method = body_up(xy, _edge_flags(person.mask), person.seed[person.mask], prior_angle, c.silhouette)
+        head = head_region(xy, angle, c.silhouette)
+        if np.count_nonzero(head.mask) < 20:
+            return None
+        if not self._crown_is_narrow(xy, angle, head.top):
+            log.debug("depth localization: the top of the nearest surface is too wide for a head")
+            return None
+        z_head = grid.xyz[person.mask][head.mask, 2]
+        front = float(np.percentile(z_head, 5))
+        centre_xy = head.point_at(c.crown_to_centre_m)
+        guess = np.array([centre_xy[0], centre_xy[1], front + c.surface_to_centre_m])
+        centre, score, rotation = guess, 0.2, None
+        if self.template is not None:
+            head_cells = np.zeros_like(person.mask)
+            head_cells[person.mask] = head.mask
+            noses = find_noses(grid, person.mask, head_cells, c.nose_candidates)
+            starts = [(grid.xyz[cell].astype(np.float64), self._yaw_guess(grid.xyz[cell], head)) for cell in noses]
+            fit = fit_face(self.template, grid, person.mask, angle, starts, None if starts else guess, c.fit)
+            if fit.inliers >= c.min_inliers:
+                centre = fit.rotation @ self.template.centre + fit.translation
+                angle = crop_angle_of_pose(intrinsics, fit.rotation, centre)
+                score, rotation = fit.inliers, fit.rotation
+            else:
+                log.debug("depth localization: face fit explains %.2f of the template; using the silhouette",
+                          fit.inliers)
+        if not centre[2] > 0.05:
+            return None
+        crop = crop_from_point(intrinsics, centre, c.extent_m, angle)
+        return Localization(crop=crop, origin=Origin.DEPTH, score=float(score), centre_cam=centre, rotation=rotation)
+
+    def _yaw_guess(self, nose_cam: np.ndarray, head: HeadRegion) -> float:
+        """Head yaw (radians) from the nose tip's offset across the head's axis: the nose lies
+        ``nose_to_axis_m`` in front of the axis the head turns about."""
+        up = up_vector(head.angle)
+        across = float(np.asarray(nose_cam[:2], np.float64) @ np.array([-up[1], up[0]])) - head.axis_offset
+        return math.asin(float(np.clip(across / self.config.nose_to_axis_m, -0.8, 0.8)))
+
+    def _crown_is_narrow(self, xy: np.ndarray, angle: float, top: float) -> bool:
+        up = up_vector(angle)
+        crown = xy[xy @ up >= top - 0.1]
+        if len(crown) < 5:
+            return False
+        lateral = crown @ np.array([-up[1], up[0]])
+        low, high = np.percentile(lateral, [2, 98])
+        return bool(high - low <= self.config.max_crown_width_m)
