@@ -33,6 +33,7 @@ PUPIL_ANGLE = 0.28
 PUPIL_RGB = (0.015, 0.012, 0.012)
 DEFAULT_NOISE = TrueDepthNoiseConfig()
 IMAGE_NOISE_LEVELS = 2.0  # standard deviation of the colour camera's grain, in 8-bit levels
+GRAIN_MARGIN = 64  # pixels of extra grain field around the image, for the per-frame offsets
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,14 @@ class FaceCompositor:
         # Per triangle: does it belong to the face region? (-1, the background, maps to False.)
         self._is_face_triangle = np.append(np.all(self._triangles < self._num_face, axis=1), False)
         self._iris, self._pupil = self._eye_markings(model)
+        # (53, visible * 3) contiguous: one matrix product per frame blends the expressions.
+        self._expression_basis = np.ascontiguousarray(
+            model.expression_basis[:, : self._num_visible].reshape(model.num_expression, -1))
+        # Camera grain: one fixed field, read at a random offset each frame (cheap, looks random).
+        grain_rng = np.random.default_rng(0)
+        self._grain = (fast_standard_normal(
+            grain_rng, (intrinsics.height + GRAIN_MARGIN, intrinsics.width + GRAIN_MARGIN, 3))
+            * IMAGE_NOISE_LEVELS).astype(np.float32)
         self._colors_of: Appearance | None = None
         self._cached_colors = np.empty((0, 3), np.float32)
         self._identity_key: bytes | None = None
@@ -137,8 +146,7 @@ class FaceCompositor:
     def render(self, state: FaceState, appearance: Appearance, sh: np.ndarray,
                rng: np.random.Generator) -> SyntheticImage:
         """One frame of ``state`` lit by ``sh`` ((9, 3) camera-frame SH, see sh_lighting)."""
-        head = self._head_shape(state.identity) + np.tensordot(
-            state.expression, self.model.expression_basis[:, : self._num_visible], axes=1)
+        head = self._head_shape(state.identity) + (state.expression @ self._expression_basis).reshape(-1, 3)
         head_cam = head @ state.rotation.T + state.translation
         yaw, _, _ = camera_rotation_to_euler(state.rotation)
         body_rotation = head_pose_to_camera(0.25 * yaw, 0.0, 0.0)
@@ -151,7 +159,8 @@ class FaceCompositor:
         covered = result.triangle_id >= 0
         rgb = appearance.backdrop.image.copy()
         rgb[covered] = to_srgb_uint8(result.rgb[covered][None])[0]
-        grain = fast_standard_normal(rng, rgb.shape) * IMAGE_NOISE_LEVELS
+        dy, dx = rng.integers(0, GRAIN_MARGIN, 2)
+        grain = self._grain[dy: dy + rgb.shape[0], dx: dx + rgb.shape[1]]
         rgb = np.clip(rgb + grain, 0, 255).astype(np.uint8)
         depth = np.where(covered, result.depth, appearance.backdrop.depth).astype(np.float32)
         if self.noise is not None:
