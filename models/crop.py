@@ -46,6 +46,7 @@ __all__ = [
     "angle_from_up",
     "crop_camera",
     "crop_from_box",
+    "crop_from_depth",
     "crop_from_point",
     "prepare_inputs",
     "rotate_sh",
@@ -231,6 +232,40 @@ def crop_from_point(source: Intrinsics, centre_cam: np.ndarray, extent_m: float,
     uv = source.project(p)
     size = math.sqrt(source.fx * source.fy) * extent_m / p[2]
     return FaceCrop(float(uv[0]), float(uv[1]), float(size), float(angle))
+
+
+def crop_from_depth(
+    depth: np.ndarray,
+    source: Intrinsics,
+    centre_px: tuple[float, float],
+    extent_m: float,
+    angle: float = 0.0,
+    window_px: int = 15,
+) -> FaceCrop | None:
+    """A crop around a face seen in a depth map: ``centre_px`` lifted to 3D, then
+    :func:`crop_from_point`.
+
+    Args:
+        depth: (H, W) depth in metres on the ``source`` grid (0, NaN or inf invalid).
+        centre_px: the face centre in source pixels (e.g. from a detector or the last frame).
+        extent_m: the metric side the crop should span.
+        angle: the crop's in-plane rotation (radians).
+        window_px: side of the square around ``centre_px`` whose median valid depth is used.
+
+    Returns:
+        The crop, or None when the window holds no valid depth.
+    """
+    u, v = float(centre_px[0]), float(centre_px[1])
+    half = max(0, window_px // 2)
+    x0, x1 = max(0, round(u) - half), min(source.width, round(u) + half + 1)
+    y0, y1 = max(0, round(v) - half), min(source.height, round(v) + half + 1)
+    patch = np.asarray(depth)[y0:y1, x0:x1]
+    z = patch[np.isfinite(patch) & (patch > 0)]
+    if z.size == 0:
+        return None
+    zc = float(np.median(z))
+    centre = np.array([(u - source.cx) / source.fx * zc, (v - source.cy) / source.fy * zc, zc])
+    return crop_from_point(source, centre, extent_m, angle)
 
 
 def crop_from_box(x0: float, y0: float, x1: float, y1: float, scale: float = 1.0, angle: float = 0.0) -> FaceCrop:

@@ -15,6 +15,7 @@ from models.crop import (
     angle_from_up,
     crop_camera,
     crop_from_box,
+    crop_from_depth,
     crop_from_point,
     prepare_inputs,
     rotate_sh,
@@ -172,3 +173,12 @@ def test_prepare_inputs_on_a_plane() -> None:
     assert inputs.xyz_anchor[2] == pytest.approx(0.6)
     np.testing.assert_allclose(inputs.xyz[2], 0.0, atol=1e-5)  # z - anchor z on a fronto-parallel plane
     assert inputs.xyz[3].all()
+
+
+def test_crop_from_depth_lifts_the_centre_pixel() -> None:
+    depth = np.full((SOURCE.height, SOURCE.width), 0.55, np.float32)
+    depth[:, :50] = 0
+    crop = crop_from_depth(depth, SOURCE, (300.0, 200.0), 0.26, angle=0.2)
+    assert (crop.centre_x, crop.centre_y, crop.angle) == (pytest.approx(300.0), pytest.approx(200.0), 0.2)
+    assert crop.size == pytest.approx(np.sqrt(SOURCE.fx * SOURCE.fy) * 0.26 / 0.55)
+    assert crop_from_depth(depth, SOURCE, (10.0, 200.0), 0.26, window_px=9) is None

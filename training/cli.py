@@ -1,0 +1,117 @@
+"""``python -m training``: train, export, evaluate (and benchmark backbones).
+
+Results are written through ``logging`` to standard output; errors end the command with one
+line on standard error and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+__all__ = ["main"]
+
+log = logging.getLogger("training")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=(
+        "Train the three-branch face network on synthetic data, export it to ONNX with sidecars, "
+        "and evaluate the exported files on held-out synthetic sequences."))
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train or resume a run (DDP when launched by torchrun)")
+    train.add_argument("--config", default="lite",
+                       help="a YAML file, or a name in training/configs (lite, resnet50, smoke); default lite")
+    train.add_argument("--run-dir", "--run", dest="run", type=Path, default=None,
+                       help="run folder (default runs/NAME); resumes from its newest checkpoint "
+                            "(spell it --run-dir under torchrun, whose own --run-path swallows --run)")
+    train.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
+    train.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after this step")
+    train.add_argument("--no-progress", action="store_true", help="no progress bar (for log files)")
+
+    export = sub.add_parser("export", help="write each branch and the decoder corrective as ONNX + JSON sidecar")
+    export.add_argument("--run", type=Path, required=True, help="run folder")
+    export.add_argument("--checkpoint", type=Path, default=None, help="a checkpoint file (default: the newest)")
+    export.add_argument("--out", type=Path, default=Path("assets"), help="output folder (default assets/)")
+    export.add_argument("--tolerance", type=float, default=None,
+                        help="largest allowed ONNX vs PyTorch difference (default: the run's export.tolerance)")
+
+    evaluate = sub.add_parser("evaluate", help="held-out synthetic evaluation through ONNX Runtime")
+    evaluate.add_argument("--assets", type=Path, default=Path("assets"), help="folder with the .onnx and .json files")
+    evaluate.add_argument("--config", default=None, help="take the evaluation section from this config")
+    evaluate.add_argument("--seeds", type=int, nargs="+", default=None, help="Performance seeds (1000 and up)")
+    evaluate.add_argument("--frames", type=int, default=None, help="frames per seed")
+    evaluate.add_argument("--write", action="store_true", help="write the figures into the sidecars")
+
+    bench = sub.add_parser("benchmark", help="time backbone candidates through ONNX Runtime")
+    bench.add_argument("--threads", type=int, default=2)
+    bench.add_argument("--runs", type=int, default=50)
+    bench.add_argument("--train", action="store_true", help="also measure PyTorch training throughput")
+    bench.add_argument("--only", nargs="+", default=None, metavar="BACKBONE@WIDTH@SIZE",
+                       help="candidates like mobilenet_v3_large@0.75@128 (default: the built-in list)")
+    return parser
+
+
+def _train(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from training.config import load_config
+    from training.loop import train
+
+    config = load_config(args.config)
+    if args.no_progress:
+        config = replace(config, run=replace(config.run, progress=False))
+    run = args.run or Path("runs") / config.name
+    last = train(config, run, device=args.device, max_steps=args.max_steps)
+    log.info("last checkpoint: %s", last)
+
+
+def _export(args: argparse.Namespace) -> None:
+    from training.export import export_run
+
+    export_run(args.run, args.out, checkpoint=args.checkpoint, tolerance=args.tolerance)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from dataclasses import replace
+
+    from training.config import EvalConfig, load_config
+    from training.evaluate import evaluate_assets, format_results
+
+    config = load_config(args.config).evaluation if args.config else EvalConfig()
+    if args.seeds:
+        if min(args.seeds) < 1000:
+            raise ValueError("evaluation seeds must be 1000 or more (seeds below are training's)")
+        config = replace(config, seeds=tuple(args.seeds))
+    if args.frames:
+        config = replace(config, frames_per_seed=args.frames)
+    results = evaluate_assets(args.assets, config, write=args.write)
+    log.info("%s", format_results(results))
+
+
+def _benchmark(args: argparse.Namespace) -> None:
+    from training.network.benchmark import CANDIDATES, benchmark, format_table
+
+    candidates = CANDIDATES
+    if args.only:
+        candidates = tuple((name, float(width), int(size)) for name, width, size in
+                           (item.split("@") for item in args.only))
+    rows = benchmark(candidates, threads=args.threads, runs=args.runs, train=args.train)
+    log.info("%s", format_table(rows))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
+                        stream=sys.stdout)
+    commands = {"train": _train, "export": _export, "evaluate": _evaluate, "benchmark": _benchmark}
+    try:
+        commands[args.command](args)
+    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+        sys.stderr.write(f"python -m training {args.command}: {exc}\n")
+        return 2
+    return 0

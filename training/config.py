@@ -1,0 +1,331 @@
+"""Training configuration: frozen dataclasses loaded from (and saved to) YAML.
+
+Every section has defaults; a YAML file only names what differs. Unknown keys are errors (a
+typo must not silently train with a default). :func:`config_hash` is a stable digest of the
+resolved configuration, written into the run folder and into the exported sidecars.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from models.crop import CropRecipe
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+@dataclass(frozen=True)
+class CameraPreset:
+    """A source camera the synthetic data is rendered with.
+
+    width, height: the frame in pixels; hfov_deg: horizontal field of view; weight: relative
+    sampling frequency.
+    """
+
+    width: int = 640
+    height: int = 480
+    hfov_deg: float = 56.0
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Synthetic data generation (see :mod:`training.data.synthetic`). Angles in degrees,
+    lengths in metres, probabilities in [0, 1]."""
+
+    batch_size: int = 32
+    num_workers: int = 1
+    prefetch_factor: int = 4
+    cameras: tuple[CameraPreset, ...] = (
+        CameraPreset(640, 480, 56.0, 2.0),  # TrueDepth, landscape
+        CameraPreset(480, 640, 43.6, 2.0),  # TrueDepth frames as they arrive (rotated 90 degrees)
+        CameraPreset(640, 480, 69.0, 1.0),  # RealSense-like wide colour/depth
+    )
+    identity_scale: tuple[float, float] = (0.5, 1.2)  # identity = N(0, 1) * U(range)
+    yaw_deg: float = 60.0
+    pitch_deg: float = 35.0
+    residual_roll_deg: float = 20.0  # roll left after the crop's own rotation
+    upright_prob: float = 0.4  # crop angle 0 (plus residual roll)
+    quarter_turn_prob: float = 0.2  # crop angle +-90 degrees
+    distance_m: tuple[float, float] = (0.25, 0.8)  # camera to face centre (log-uniform)
+    centre_region: float = 0.7  # the face centre projects into this central fraction of the frame
+    light_scale: tuple[float, float] = (0.4, 1.6)
+    occluder_prob: float = 0.35
+    speckle_prob: float = 0.1  # projected-speckle simulation instead of the fast noise model
+    clean_depth_prob: float = 0.03
+    noise_scale: tuple[float, float] = (0.6, 1.8)  # axial noise relative to the sensor default
+    crop_centre_jitter: float = 0.05  # std of the crop centre offset, fraction of the crop size
+    crop_scale_jitter: float = 0.08  # std of log(crop size)
+    blur_prob: float = 0.15
+    performance_expression_prob: float = 0.3  # expression from a training Performance sequence
+    train_seed_limit: int = 1000  # Performance seeds used for training are below this
+    scan_points: int = 2048  # points of the clean-geometry cloud kept for Eq. 10 (speckle samples)
+    captures_per_render: int = 1  # captures (noise, occluders, crop jitter) of each rendered scene
+    shuffle_buffer: int = 1  # samples held back and drawn at random (mixes the captures of a scene)
+
+
+@dataclass(frozen=True)
+class CropConfig:
+    """The crop recipe (:class:`models.crop.CropRecipe`) the network is trained with."""
+
+    size: int = 128
+    rgb_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    rgb_std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    metric_scale_m: float = 0.1
+    metric_extent_m: float = 0.26
+    anchor_window: float = 0.5
+    min_anchor_points: int = 16
+
+    def recipe(self) -> CropRecipe:
+        return CropRecipe(**dataclasses.asdict(self))
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    """Three-branch network (:mod:`training.network`) and shape decoder (:mod:`training.decoder`)."""
+
+    backbone: str = "resnet18"
+    width: float = 1.0  # channel multiplier where the backbone supports one (mobilenets)
+    head_hidden: int = 256
+    corrective_rank: int = 32
+    corrective_hidden: int = 128
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights of the loss terms (0 switches a term off). Distances are in metres inside the
+    terms and scaled to millimetres-ish magnitudes by the weights."""
+
+    # direct supervision on synthetic data (dominant for the shipped weights)
+    vertex: float = 1.0  # posed narrow-face vertices vs ground truth, l2,1 in cm
+    shape: float = 0.5  # head-frame narrow-face shape vs ground truth, l2,1 in cm
+    identity: float = 0.05
+    expression: float = 1.0
+    rotation: float = 1.0
+    translation: float = 1.0
+    albedo: float = 0.05
+    lighting: float = 0.05
+    # the paper's terms
+    geometry: float = 0.3  # Eq. 5, cm
+    colour: float = 0.3  # Eq. 6
+    landmarks_2d: float = 0.2  # Eq. 7, in units of 1 % of the crop size
+    landmarks_3d: float = 0.2  # Eq. 8, cm
+    cross_rgb: float = 0.2  # Eq. 9, cm
+    cross_scan: float = 0.3  # Eq. 10, cm
+    # regularisers
+    reg_identity: float = 1e-4
+    reg_expression: float = 1e-4
+    reg_albedo: float = 1e-4
+    reg_corrective: float = 1.0  # mean squared corrective offset, cm^2
+    # per-branch weights and the RGB-only terms' handicap
+    branch_rgb: float = 1.0
+    branch_depth: float = 1.0
+    branch_rgbd: float = 1.0
+    rgb_translation_z: float = 0.25  # RGB cannot see depth: its z error counts less
+    # sampling, to keep the dense terms affordable
+    geometry_vertices: int = 1024  # narrow-face vertices sampled per step for Eq. 5 and 10
+    geometry_radius: int = 2  # projective closest-point search window half side (pixels)
+    geometry_max_distance: float = 0.03  # correspondences farther than this (metres) are dropped
+    colour_samples: int = 8  # batch items rasterised for Eq. 6 per step
+    colour_every: int = 1  # compute Eq. 6 every N steps
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    """The paper's alternating schedule: per round, encoder steps then decoder steps."""
+
+    rounds: int = 3
+    encoder_steps: int = 1000
+    decoder_steps: int = 100
+
+    @property
+    def total_steps(self) -> int:
+        return self.rounds * (self.encoder_steps + self.decoder_steps)
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """AdamW with linear warm-up and cosine decay over the whole run."""
+
+    lr: float = 1e-3
+    decoder_lr: float = 3e-4
+    weight_decay: float = 1e-4
+    warmup_steps: int = 200
+    min_lr_ratio: float = 0.02
+    grad_clip: float = 5.0
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Run bookkeeping."""
+
+    seed: int = 0
+    torch_threads: int = 2
+    log_every: int = 20
+    checkpoint_every: int = 200
+    keep_checkpoints: int = 3
+    progress: bool = True
+    ddp_find_unused: bool = False  # True when batches mix sources (a branch may then not run)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    opset: int = 17
+    tolerance: float = 1e-4  # max abs difference ONNX Runtime vs PyTorch
+    max_total_mb: float = 60.0  # the shipping budget for all exported weights together
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """Held-out synthetic evaluation (:mod:`training.evaluate`)."""
+
+    seeds: tuple[int, ...] = (1000, 1001, 1002, 1003, 1004, 1005)
+    frames_per_seed: int = 20
+    frame_stride: int = 13
+    crop_centre_jitter: float = 0.03
+    crop_scale_jitter: float = 0.05
+    roll_jitter_deg: float = 5.0
+    threads: int = 2
+    timing_runs: int = 50
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    name: str = "run"
+    data: DataConfig = field(default_factory=DataConfig)
+    crop: CropConfig = field(default_factory=CropConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+    evaluation: EvalConfig = field(default_factory=EvalConfig)
+
+
+class ConfigError(ValueError):
+    """A configuration file names an unknown key or a value of the wrong kind."""
+
+
+def _convert(tp: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return from_dict(tp, value, where)
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, list | tuple):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
+        return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
+    if origin in (typing.Union, types.UnionType):
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    return value
+
+
+def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
+    """Build dataclass ``cls`` from a (partial) mapping; missing keys keep their defaults."""
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(data) - names
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(names)}")
+    values = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    return cls(**values)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The dataclass as plain YAML/JSON types (tuples become lists)."""
+
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value):
+            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        if isinstance(value, tuple | list):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(config)
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """A :class:`TrainConfig` from a YAML file, or from a name in ``training/configs``."""
+    path = Path(path)
+    if not path.exists() and not path.suffix:
+        path = CONFIG_DIR / f"{path}.yaml"
+    if not path.exists():
+        raise ConfigError(f"config file {path} does not exist")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping")
+    return from_dict(TrainConfig, data, where=path.name)
+
+
+def save_config(config: TrainConfig, path: str | Path) -> None:
+    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+
+
+# Sections and keys that do not change what is trained: a run may resume with them changed.
+RESUMABLE_KEYS = ("run.", "evaluation.", "export.", "data.num_workers", "data.prefetch_factor")
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def resume_differences(saved: dict[str, Any], config: TrainConfig) -> list[str]:
+    """What keeps a run saved with config ``saved`` (a :func:`to_dict`) from resuming under
+    ``config``: ``key: saved -> now`` for every training-relevant key that differs. Keys the
+    saved config lacks (added to the code since) count as equal when they hold their default."""
+    old, new = _flatten(saved), _flatten(to_dict(config))
+    default = _flatten(to_dict(TrainConfig()))
+    problems = []
+    for key in sorted(set(old) | set(new)):
+        if key.startswith(RESUMABLE_KEYS):
+            continue
+        if key not in old:
+            if new[key] != default.get(key):
+                problems.append(f"{key}: (absent) -> {new[key]!r}")
+        elif key not in new or old[key] != new[key]:
+            problems.append(f"{key}: {old[key]!r} -> {new.get(key)!r}")
+    return problems
+
+
+def config_hash(config: TrainConfig) -> str:
+    """sha256 (hex, first 16 characters) of the resolved configuration's canonical JSON."""
+    text = json.dumps(to_dict(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

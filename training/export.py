@@ -1,0 +1,196 @@
+"""Export a trained run to ONNX with JSON sidecars, checked against PyTorch.
+
+Writes into the output folder:
+
+* ``rgb.onnx``, ``depth.onnx``, ``rgbd.onnx``: one graph per branch, inputs ``rgb``
+  (B, 3, S, S) and/or ``xyz`` (B, 4, S, S), output ``params`` (B, P) laid out as
+  :class:`training.network.layout.OutputLayout`;
+* ``decoder.onnx``: the shape decoder's learned corrective, inputs ``identity`` (B, 100) and
+  ``expression`` (B, 53), output ``corrective`` (B, 9409, 3) head-frame metres, to add to the
+  face model's linear ``face``-region vertices;
+* ``NAME.json`` beside each: input spec, the crop/normalisation recipe
+  (``models.crop.CropRecipe.to_dict``), output layout, face-model id, training config hash and
+  step, the ONNX-vs-PyTorch difference, and (after ``evaluate --write``) evaluation figures.
+
+Each graph is run through ONNX Runtime on random inputs (batch of 2, checking the dynamic
+batch axis too) and compared with PyTorch; the export fails when the largest absolute
+difference exceeds the tolerance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from models.face_model import REGION_SIZES, load_face_model
+from models.face_model.source import PINNED_COMMIT
+from models.render.albedo import ALBEDO_COMPONENTS
+from training.checkpoint import latest_checkpoint, load_checkpoint
+from training.config import TrainConfig, config_hash, from_dict
+from training.decoder import FACE, CorrectiveModule
+from training.network.model import BRANCHES, BranchModule
+from training.onnx_io import export_module, max_abs_difference, ort_session
+from training.system import TrainSystem, build_system
+
+__all__ = ["SIDECAR_FORMAT", "ExportError", "export_run", "load_run"]
+
+log = logging.getLogger(__name__)
+
+SIDECAR_FORMAT = "facefromx-onnx-sidecar/1"
+
+
+class ExportError(RuntimeError):
+    """The exported graphs disagree with PyTorch, or the weights are too large."""
+
+
+def load_run(run: Path, checkpoint: Path | None = None) -> tuple[TrainConfig, TrainSystem, dict[str, Any]]:
+    """The configuration, the system with trained weights (eval mode) and the checkpoint."""
+    path = checkpoint or latest_checkpoint(run)
+    if path is None:
+        raise FileNotFoundError(f"no checkpoint in {run}/checkpoints")
+    state = load_checkpoint(path)
+    config = from_dict(TrainConfig, state["config"])
+    system = build_system(config, load_face_model())
+    system.net.load_state_dict(state["net"])
+    system.decoder.load_state_dict(state["decoder"])
+    system.eval()
+    state["path"] = str(path)
+    return config, system, state
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _face_model_id() -> dict[str, Any]:
+    model = load_face_model()
+    return {
+        "name": "ICT-FaceKit Light",
+        "commit": PINNED_COMMIT,
+        "regions": {name: REGION_SIZES[name] for name in ("narrow_face", "face")},
+        "num_identity": model.num_identity,
+        "num_expression": model.num_expression,
+        "expression_names": list(model.expression_names),
+    }
+
+
+def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, torch.Tensor], tolerance: float
+           ) -> float:
+    with torch.no_grad():
+        expected = module(*inputs.values()).numpy()
+    session = ort_session(path, threads=2)
+    actual = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+    if actual.shape != expected.shape:
+        raise ExportError(f"{name}: ONNX output shape {actual.shape} != PyTorch {expected.shape}")
+    difference = max_abs_difference(actual, expected)
+    log.info("%s: max abs difference ONNX Runtime vs PyTorch = %.3g (tolerance %.1g)", name, difference, tolerance)
+    if not difference <= tolerance:
+        raise ExportError(f"{name}: ONNX Runtime differs from PyTorch by {difference:.3g} > {tolerance:.1g}")
+    return difference
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(path)
+
+
+def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: float | None = None,
+               seed: int = 0) -> dict[str, Path]:
+    """Export the run's newest (or the given) checkpoint into ``out``; returns name -> ONNX path."""
+    config, system, state = load_run(run, checkpoint)
+    tolerance = config.export.tolerance if tolerance is None else tolerance
+    out.mkdir(parents=True, exist_ok=True)
+    size = config.crop.size
+    generator = torch.Generator().manual_seed(seed)
+    rgb = torch.randn(2, 3, size, size, generator=generator)
+    xyz = torch.randn(2, 4, size, size, generator=generator)
+    xyz[:, 3] = (xyz[:, 3] > 0).float()
+    layout = system.objective.layout
+    common = {
+        "format": SIDECAR_FORMAT,
+        "face_model": _face_model_id(),
+        "training": {
+            "config": config.name, "config_hash": state.get("config_hash", config_hash(config)),
+            "step": int(state["step"]),
+            "backbone": config.network.backbone, "width": config.network.width,
+            "checkpoint": Path(state["path"]).name,
+        },
+        "evaluation": None,
+    }
+    written: dict[str, Path] = {}
+    for branch in BRANCHES:
+        module = BranchModule(system.net, branch).eval()
+        inputs = {name: {"rgb": rgb, "xyz": xyz}[name] for name in module.input_names()}
+        path = export_module(module, list(inputs.values()), out / f"{branch}.onnx", list(inputs), ["params"],
+                             config.export.opset)
+        difference = _check(branch, path, module, inputs, tolerance)
+        specs = {
+            "rgb": {"name": "rgb", "shape": ["batch", 3, size, size], "dtype": "float32",
+                    "meaning": "normalised colour crop (normalization.formulas.rgb)"},
+            "xyz": {"name": "xyz", "shape": ["batch", 4, size, size], "dtype": "float32",
+                    "meaning": "normalised crop-frame XYZ and validity (normalization.formulas.xyz)"},
+        }
+        _write_json(out / f"{branch}.json", {
+            **common,
+            "kind": "branch",
+            "branch": branch,
+            "onnx": path.name,
+            "sha256": _sha256(path),
+            "inputs": [specs[name] for name in inputs],
+            "outputs": [{"name": "params", "shape": ["batch", layout.total()], "dtype": "float32",
+                         "layout": layout.to_dict()}],
+            "normalization": config.crop.recipe().to_dict(),
+            "translation_anchor": "rgb_anchor" if branch == "rgb" else "xyz_anchor",
+            "albedo_model": {"name": "models.render.AlbedoModel", "components": list(ALBEDO_COMPONENTS)},
+            "parity": {"max_abs_difference": difference, "tolerance": tolerance},
+        })
+        written[branch] = path
+    decoder = CorrectiveModule(system.decoder).eval()
+    inputs = {"identity": torch.randn(2, layout.identity, generator=generator),
+              "expression": torch.rand(2, layout.expression, generator=generator)}
+    path = export_module(decoder, list(inputs.values()), out / "decoder.onnx", list(inputs), ["corrective"],
+                         config.export.opset)
+    difference = _check("decoder", path, decoder, inputs, tolerance)
+    _write_json(out / "decoder.json", {
+        **common,
+        "kind": "decoder",
+        "onnx": path.name,
+        "sha256": _sha256(path),
+        "inputs": [{"name": "identity", "shape": ["batch", layout.identity], "dtype": "float32"},
+                   {"name": "expression", "shape": ["batch", layout.expression], "dtype": "float32"}],
+        "outputs": [{"name": "corrective", "shape": ["batch", FACE, 3], "dtype": "float32",
+                     "meaning": "head-frame offsets in metres of the face region's vertices"}],
+        "usage": "vertices_head = FaceModel.vertices(identity, expression, 'face') + corrective; "
+                 "the first narrow_face vertices are the fitted region",
+        "corrective_rank": system.decoder.rank,
+        "parity": {"max_abs_difference": difference, "tolerance": tolerance},
+    })
+    written["decoder"] = path
+    total_mb = sum(p.stat().st_size for p in written.values()) / 1e6
+    log.info("exported %s to %s: %.1f MB of weights in all", ", ".join(written), out, total_mb)
+    if total_mb > config.export.max_total_mb:
+        raise ExportError(f"the exported weights take {total_mb:.1f} MB, more than the configured budget of "
+                          f"{config.export.max_total_mb:.0f} MB")
+    return written
+
+
+def update_sidecar(path: Path, key: str, value: Any) -> None:
+    """Set one top-level key of a sidecar (e.g. the evaluation figures), atomically."""
+    data = json.loads(path.read_text())
+    data[key] = value
+    _write_json(path, data)
+
+
+def random_inputs(size: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Representative random network inputs of one frame (for timing)."""
+    rng = np.random.default_rng(seed)
+    return {"rgb": rng.standard_normal((1, 3, size, size)).astype(np.float32),
+            "xyz": np.concatenate([rng.standard_normal((1, 3, size, size)),
+                                   (rng.random((1, 1, size, size)) > 0.2)], axis=1).astype(np.float32)}

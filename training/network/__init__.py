@@ -1,0 +1,1 @@
+"""The three-branch network: split torchvision backbones, heads, output layout, benchmark."""
