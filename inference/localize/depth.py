@@ -76,11 +76,12 @@ class DepthLocalizerConfig:
     fit: FitConfig = field(default_factory=FitConfig)
 
 
-def _edge_flags(mask: np.ndarray) -> np.ndarray:
-    """(N, 4) bool for the N true cells of ``mask``: on the top, bottom, left, right edge."""
+def _edge_flags(mask: np.ndarray, margin: int = 2) -> np.ndarray:
+    """(N, 4) bool for the N true cells of ``mask``: within ``margin`` cells of the top,
+    bottom, left, right edge (sensors often leave the outermost rows and columns invalid)."""
     rows, cols = np.nonzero(mask)
     h, w = mask.shape
-    return np.stack([rows == 0, rows == h - 1, cols == 0, cols == w - 1], axis=1)
+    return np.stack([rows < margin, rows >= h - margin, cols < margin, cols >= w - margin], axis=1)
 
 
 class DepthLocalizer:

@@ -49,7 +49,7 @@ class FaceTemplate:
     nose_tip: np.ndarray
 
     @classmethod
-    def from_face_model(cls, model: FaceModel, cell_m: float = 0.01) -> FaceTemplate:
+    def from_face_model(cls, model: FaceModel, cell_m: float = 0.014) -> FaceTemplate:
         """One ``narrow_face`` vertex per ``cell_m`` cube of the mean face, with its normal."""
         region = model.region("narrow_face")
         vertices = model.template[: region.num_vertices].astype(np.float64)
@@ -77,21 +77,21 @@ class FaceTemplate:
 class FitConfig:
     """ICP settings.
 
-    iterations: Gauss-Newton steps per hypothesis.
+    iterations: Gauss-Newton steps of the winning hypothesis.
+    screen_iterations: steps every hypothesis runs before the best is kept.
     tukey_m: the Tukey kernel's width per step (metres), coarse to fine; the last value is
         repeated for the remaining steps.
     max_pair_m: pairs further apart in 3D than this are ignored.
     inlier_m: a template point counts as explained within this point-to-plane distance.
     support_sigma_m: the width of the soft inlier count that ranks hypotheses.
-    yaw_hypotheses_deg: starting yaws tried.
     """
 
     iterations: int = 10
+    screen_iterations: int = 4
     tukey_m: tuple[float, ...] = (0.04, 0.025, 0.015, 0.01, 0.008)
     max_pair_m: float = 0.05
     inlier_m: float = 0.006
     support_sigma_m: float = 0.003
-    yaw_hypotheses_deg: tuple[float, ...] = (0.0, -30.0, 30.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,92 +112,144 @@ class RigidFit:
     support: float
 
 
-def _pairs(template: FaceTemplate, grid: DepthGrid, mask: np.ndarray, rotation: np.ndarray,
-           translation: np.ndarray, max_pair_m: float):
-    """Projective association: (posed points, data points, data normals, ok) for the template."""
+class _Data:
+    """The grid flattened for fast gathers: points, the person mask, and neighbour offsets."""
+
+    def __init__(self, grid: DepthGrid, mask: np.ndarray):
+        h, w = grid.shape
+        self.grid, self.h, self.w = grid, h, w
+        self.xyz = grid.xyz.reshape(-1, 3).astype(np.float64)
+        ok = mask & grid.valid
+        # A cell has a normal when its four neighbours are on the surface too.
+        inner = np.zeros_like(ok)
+        inner[1:-1, 1:-1] = ok[1:-1, 1:-1] & ok[:-2, 1:-1] & ok[2:, 1:-1] & ok[1:-1, :-2] & ok[1:-1, 2:]
+        self.usable = inner.ravel()
+
+    def pairs(self, p: np.ndarray, facing: np.ndarray, max_pair_m: float):
+        """Projective association of posed points (M, 3): (index of the paired points in p,
+        their data points (K, 3), data normals (K, 3))."""
+        g = self.grid
+        k, s = g.intrinsics, g.step
+        z = p[:, 2]
+        ok = facing & (z > 0.05)
+        z = np.where(ok, z, 1.0)
+        col = np.rint((k.fx * p[:, 0] / z + k.cx) / s).astype(np.int64)
+        row = np.rint((k.fy * p[:, 1] / z + k.cy) / s).astype(np.int64)
+        ok &= (col >= 0) & (col < self.w) & (row >= 0) & (row < self.h)
+        index = np.flatnonzero(ok)
+        cell = row[index] * self.w + col[index]
+        keep = self.usable[cell]
+        index, cell = index[keep], cell[keep]
+        data = self.xyz[cell]
+        d = p[index] - data
+        near = (d * d).sum(axis=1) < max_pair_m * max_pair_m
+        index, cell, data = index[near], cell[near], data[near]
+        dx = self.xyz[cell + 1] - self.xyz[cell - 1]
+        dy = self.xyz[cell + self.w] - self.xyz[cell - self.w]
+        normal = np.stack([dx[:, 1] * dy[:, 2] - dx[:, 2] * dy[:, 1],
+                           dx[:, 2] * dy[:, 0] - dx[:, 0] * dy[:, 2],
+                           dx[:, 0] * dy[:, 1] - dx[:, 1] * dy[:, 0]], axis=1)
+        length = np.sqrt((normal * normal).sum(axis=1))
+        good = length > 0
+        index, data, normal = index[good], data[good], normal[good] / length[good, None]
+        return index, data, normal
+
+
+def _posed(template: FaceTemplate, rotation: np.ndarray, translation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posed template points (M, 3) and whether each faces the camera (M,)."""
     p = template.points @ rotation.T + translation
-    facing = np.einsum("ij,ij->i", template.normals @ rotation.T, p) < 0
-    in_front = p[:, 2] > 0.05
-    col, row = grid.project(np.where(in_front[:, None], p, np.array([0.0, 0.0, 1.0])))
-    h, w = grid.shape
-    c = np.rint(col).astype(np.int64)
-    r = np.rint(row).astype(np.int64)
-    inside = in_front & (c >= 0) & (c < w) & (r >= 0) & (r < h)
-    c = np.where(inside, c, 0)
-    r = np.where(inside, r, 0)
-    data = grid.xyz[r, c].astype(np.float64)
-    normal = grid.normals[r, c].astype(np.float64)
-    ok = inside & facing & mask[r, c] & (np.abs(normal).sum(axis=1) > 0)
-    ok &= np.einsum("ij,ij->i", p - data, p - data) < max_pair_m * max_pair_m
-    return p, data, normal, ok
+    n = template.normals @ rotation.T
+    return p, (n * p).sum(axis=1) < 0
 
 
-def _refine(template: FaceTemplate, grid: DepthGrid, mask: np.ndarray, rotation: np.ndarray,
-            translation: np.ndarray, config: FitConfig) -> RigidFit:
-    rotation = rotation.copy()
-    translation = translation.copy()
-    for it in range(config.iterations):
+def _steps(template: FaceTemplate, data: _Data, rotation: np.ndarray, translation: np.ndarray,
+           config: FitConfig, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Newton steps ``first`` to ``last`` (exclusive) of the point-to-plane ICP."""
+    for it in range(first, last):
         width = config.tukey_m[min(it, len(config.tukey_m) - 1)]
-        p, data, normal, ok = _pairs(template, grid, mask, rotation, translation, config.max_pair_m)
-        if np.count_nonzero(ok) < 12:
+        p, facing = _posed(template, rotation, translation)
+        index, target, normal = data.pairs(p, facing, config.max_pair_m)
+        if len(index) < 12:
             break
-        p, data, normal = p[ok], data[ok], normal[ok]
-        residual = np.einsum("ij,ij->i", p - data, normal)
+        p = p[index]
+        residual = ((p - target) * normal).sum(axis=1)
         u = residual / width
         weight = np.where(np.abs(u) < 1, (1 - u * u) ** 2, 0.0)
         if weight.sum() < 6:
             break
         centre = p.mean(axis=0)
-        jac = np.concatenate([np.cross(p - centre, normal), normal], axis=1)
+        q = p - centre
+        arm = np.stack([q[:, 1] * normal[:, 2] - q[:, 2] * normal[:, 1],
+                        q[:, 2] * normal[:, 0] - q[:, 0] * normal[:, 2],
+                        q[:, 0] * normal[:, 1] - q[:, 1] * normal[:, 0]], axis=1)
+        jac = np.concatenate([arm, normal], axis=1)
         jw = jac * weight[:, None]
-        hessian = jw.T @ jac + 1e-6 * np.eye(6)
-        step = np.linalg.solve(hessian, -(jw.T @ residual))
+        step = np.linalg.solve(jw.T @ jac + 1e-6 * np.eye(6), -(jw.T @ residual))
         turn = _rodrigues(step[:3])
         rotation = turn @ rotation
         translation = turn @ (translation - centre) + centre + step[3:]
-        if np.abs(step[:3]).max() < 1e-3 and np.abs(step[3:]).max() < 2e-4 and it >= 4:
+        if np.abs(step[:3]).max() < 1e-3 and np.abs(step[3:]).max() < 2e-4:
             break
-    p, data, normal, ok = _pairs(template, grid, mask, rotation, translation, config.max_pair_m)
-    residual = np.einsum("ij,ij->i", p - data, normal)
-    good = ok & (np.abs(residual) < config.inlier_m)
+    return rotation, translation
+
+
+def _score(template: FaceTemplate, data: _Data, rotation: np.ndarray, translation: np.ndarray,
+           config: FitConfig) -> RigidFit:
+    p, facing = _posed(template, rotation, translation)
+    index, target, normal = data.pairs(p, facing, config.max_pair_m)
+    residual = ((p[index] - target) * normal).sum(axis=1)
+    m = len(template.points)
+    good = np.abs(residual) < config.inlier_m
     rms = float(np.sqrt(np.mean(residual[good] ** 2))) if good.any() else math.inf
-    support = float(np.mean(np.where(ok, np.exp(-0.5 * (residual / config.support_sigma_m) ** 2), 0.0)))
-    return RigidFit(rotation, translation, float(good.mean()), rms, support)
+    support = float(np.exp(-0.5 * (residual / config.support_sigma_m) ** 2).sum() / m)
+    return RigidFit(rotation, translation, float(good.sum() / m), rms, support)
+
+
+def refine_pose(template: FaceTemplate, grid: DepthGrid, mask: np.ndarray, rotation: np.ndarray,
+                translation: np.ndarray, config: FitConfig | None = None) -> RigidFit:
+    """ICP from one starting pose (camera from head) to ``mask``'s points; all iterations."""
+    config = config or FitConfig()
+    data = _Data(grid, mask)
+    rotation, translation = _steps(template, data, rotation, translation, config, 0, config.iterations)
+    return _score(template, data, rotation, translation, config)
 
 
 def fit_face(template: FaceTemplate, grid: DepthGrid, mask: np.ndarray, angle: float,
-             starts: list[tuple[np.ndarray, float]], centre_cam: np.ndarray | None = None,
-             config: FitConfig | None = None) -> RigidFit | None:
+             starts: list[tuple[np.ndarray, float]], config: FitConfig | None = None) -> RigidFit | None:
     """Fit the template to ``mask``'s points, head up along the in-plane ``angle``.
+
+    Every start runs ``config.screen_iterations`` ICP steps; the one with the most support
+    runs the rest.
 
     Args:
         starts: ``(nose_cam, yaw)`` pairs: the template's nose tip placed on the (3,) camera
             point, turned by ``yaw`` (radians) about its up axis.
-        centre_cam: when given, also tried: the landmark centroid placed there, at each of
-            ``config.yaw_hypotheses_deg``.
 
     Returns:
-        The fit with the most support (see :class:`RigidFit`), or None without any start.
+        The fit (see :class:`RigidFit`), or None without any start.
     """
     config = config or FitConfig()
+    if not starts:
+        return None
+    data = _Data(grid, mask)
     turn = np.array([[math.cos(angle), -math.sin(angle), 0.0], [math.sin(angle), math.cos(angle), 0.0],
                      [0.0, 0.0, 1.0]])
-    tries = [(template.nose_tip, np.asarray(p, np.float64), yaw) for p, yaw in starts]
-    if centre_cam is not None:
-        tries += [(template.centre, np.asarray(centre_cam, np.float64), math.radians(yaw))
-                  for yaw in config.yaw_hypotheses_deg]
+    screen = min(config.screen_iterations, config.iterations)
     best: RigidFit | None = None
-    for anchor_head, anchor_cam, yaw in tries:
+    for nose_cam, yaw in starts:
         rotation = turn @ head_pose_to_camera(yaw, 0.0, 0.0)
-        translation = anchor_cam - rotation @ anchor_head
-        fit = _refine(template, grid, mask, rotation, translation, config)
+        translation = np.asarray(nose_cam, np.float64) - rotation @ template.nose_tip
+        rotation, translation = _steps(template, data, rotation, translation, config, 0, screen)
+        fit = _score(template, data, rotation, translation, config)
         if best is None or fit.support > best.support:
             best = fit
-    return best
+    rotation, translation = _steps(template, data, best.rotation, best.translation, config, screen,
+                                   config.iterations)
+    return _score(template, data, rotation, translation, config)
 
 
 def find_noses(grid: DepthGrid, surface: np.ndarray, candidates: np.ndarray, count: int = 3,
-               radius_m: float = 0.025, max_fall: float = 0.02) -> list[tuple[int, int]]:
+               relaxed_count: int = 0, radius_m: float = 0.025, max_fall: float = 0.02) -> list[tuple[int, int]]:
     """Up to ``count`` grid cells (row, col) where the nose tip may be, best first: the most
     convex cells of ``candidates`` (the head) on the ``surface`` (the person; (h, w) masks).
 
@@ -209,7 +261,9 @@ def find_noses(grid: DepthGrid, surface: np.ndarray, candidates: np.ndarray, cou
     every direction (cheeks, nose bridge, upper lip; past the silhouette when the head is
     turned far), scores highest; the chin, the brow or a cheek curve away along some axes only.
     An ear seen past a turned head can score high too, hence several candidates (at least
-    ``radius_m`` apart) for the face fit to choose from.
+    ``radius_m`` apart) for the face fit to choose from. ``relaxed_count`` more follow, ranked
+    by the mean over the axes instead of the least: a nose seen from far below or above (a head
+    tilted far back) is convex across but not along the face.
     """
     rows, cols = np.nonzero(candidates)
     if len(rows) < 20:
@@ -227,20 +281,25 @@ def find_noses(grid: DepthGrid, surface: np.ndarray, candidates: np.ndarray, cou
     def shifted(dr: int, dc: int) -> np.ndarray:
         return big[r + dr: r + dr + z.shape[0], r + dc: r + dc + z.shape[1]]
 
-    score = np.full(z.shape, np.inf, np.float32)
+    strict = np.full(z.shape, np.inf, np.float32)
+    relaxed = np.zeros(z.shape, np.float32)
     for dr, dc in ((0, r), (r, 0), (d, d), (d, -d)):
-        falls = np.fmin(shifted(dr, dc) - z, max_fall) + np.fmin(shifted(-dr, -dc) - z, max_fall)
-        score = np.minimum(score, 0.5 * falls)
+        falls = 0.5 * (np.fmin(shifted(dr, dc) - z, max_fall) + np.fmin(shifted(-dr, -dc) - z, max_fall))
+        strict = np.minimum(strict, falls)
+        relaxed += 0.25 * falls
     inside = candidates[top:bottom, left:right]
-    score = np.where(inside & np.isfinite(score), np.maximum(score, 0), 0).astype(np.float32)
-    score = cv2.blur(score, (3, 3))
-    score[~inside] = 0
     found: list[tuple[int, int]] = []
-    for _ in range(count):
-        best = int(np.argmax(score))
-        if not score.flat[best] > 0.002:
-            break
-        br, bc = np.unravel_index(best, score.shape)
-        found.append((int(br + top), int(bc + left)))
-        score[max(br - r, 0): br + r + 1, max(bc - r, 0): bc + r + 1] = 0
+    for score, wanted in ((strict, count), (relaxed, relaxed_count)):
+        score = np.where(inside & np.isfinite(score), np.maximum(score, 0), 0).astype(np.float32)
+        score = cv2.blur(score, (3, 3))
+        score[~inside] = 0
+        for br, bc in found:  # not again near a cell already found
+            score[max(br - top - r, 0): br - top + r + 1, max(bc - left - r, 0): bc - left + r + 1] = 0
+        for _ in range(wanted):
+            best = int(np.argmax(score))
+            if not score.flat[best] > 0.002:
+                break
+            br, bc = np.unravel_index(best, score.shape)
+            found.append((int(br + top), int(bc + left)))
+            score[max(br - r, 0): br + r + 1, max(bc - r, 0): bc + r + 1] = 0
     return found

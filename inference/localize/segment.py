@@ -102,7 +102,7 @@ def segment_person(grid: DepthGrid, config: SegmentConfig | None = None) -> Pers
         mean_step = np.bincount(ring_labels, weights=step, minlength=count) / np.maximum(touching, 1)
         body = ((touching >= 2) & (np.abs(mean_step) <= config.max_step_m)
                 & (mean_z <= mean_z[seed_label] + config.body_band_m)
-                & (area >= config.min_area_m2 / 4))
+                & (area >= config.min_area_m2 / 10))
         body[0] = body[seed_label] = False
         if body.any():
             mask |= body[labels]

@@ -45,7 +45,7 @@ class SilhouetteConfig:
     """
 
     cap_m: float = 0.12
-    min_border_fraction: float = 0.01
+    min_border_fraction: float = 0.004
     min_body_fraction: float = 0.15
     head_length_m: float = 0.24
     head_half_width_m: float = 0.13
