@@ -28,6 +28,10 @@ FrameTap = Callable[[Frame], None]
 ResultSink = Callable[[FaceResult], None]
 
 
+class InternalError(FaceFromXError):
+    """A bug surfaced in a session thread; the session ends with this one-line message."""
+
+
 @dataclass
 class SessionStats:
     """Counts since the session started: frames read, processed and dropped (stale); the
@@ -127,6 +131,9 @@ class Session:
             pass
         except FaceFromXError as exc:
             self._fail(exc)
+        except Exception as exc:  # a thread boundary: a bug must end the session, not hang it
+            log.exception("the source failed")
+            self._fail(InternalError(f"internal error in the source: {type(exc).__name__}: {exc}"))
         finally:
             self._slot.close()
 
@@ -144,5 +151,9 @@ class Session:
             pass
         except FaceFromXError as exc:
             self._fail(exc)
+        except Exception as exc:  # a thread boundary: a bug must end the session, not hang it
+            log.exception("the pipeline failed on a frame")
+            self._fail(InternalError(f"internal error in the pipeline: {type(exc).__name__}: {exc}"))
         finally:
+            self._slot.close()
             self.stats.dropped = self._slot.dropped

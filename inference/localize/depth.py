@@ -13,10 +13,11 @@ Steps (all on a ~160-cell grid, see :class:`~inference.localize.grid.DepthGrid`)
 4. :func:`~inference.localize.face_fit.fit_face` (when a face template is given): the mean face
    registered to the head's points by ICP. Its pose gives the crop exactly as training places
    crops: centred on the 68 landmarks' centroid, turned upright by the head's own up (so head
-   roll relative to the body, yaw and pitch are accounted for), ``extent_m`` wide. Without a
-   template, or when the fit explains too little, the silhouette's guess is used.
+   roll relative to the body, yaw and pitch are accounted for), ``extent_m`` wide. A fit that
+   explains less than ``min_inliers`` of the face means no face (a wall, a box, a ball).
+   Without a template the silhouette's guess is used (coarser: ~3 cm; no yaw).
 
-Returns None for frames with no person-sized surface (empty, all-invalid, or a wall).
+Returns None for frames with no face: empty, all-invalid, a wall, no face-shaped surface.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from inference.localize.face_fit import FaceTemplate, FitConfig, find_noses, fit_face
+from inference.localize.face_fit import FaceTemplate, FitConfig, RigidFit, find_noses, fit_face
 from inference.localize.grid import DepthGrid
 from inference.localize.segment import SegmentConfig, segment_person
 from inference.localize.silhouette import HeadRegion, SilhouetteConfig, body_up, head_region, up_vector
@@ -59,6 +60,8 @@ class DepthLocalizerConfig:
     surface_to_centre_m: ... and behind the head's nearest surface.
     min_inliers: the face fit must explain this fraction of the template to be used.
     nose_candidates: how many nose-tip candidates the face fit starts from.
+    retry_below_inliers: a fit explaining less than this fraction of the face is tried again
+        from more starting points (see :meth:`DepthLocalizer._fit`).
     nose_to_axis_m: the nose tip's distance in front of the axis the head turns about.
     max_crown_width_m: the top 10 cm of a head is narrower than this (a wall's is not).
     """
@@ -69,6 +72,7 @@ class DepthLocalizerConfig:
     surface_to_centre_m: float = 0.035
     min_inliers: float = 0.35
     nose_candidates: int = 3
+    retry_below_inliers: float = 0.42
     nose_to_axis_m: float = 0.11
     max_crown_width_m: float = 0.32
     segment: SegmentConfig = field(default_factory=SegmentConfig)
@@ -112,7 +116,7 @@ class DepthLocalizer:
         if person is None:
             return None
         xy = grid.xyz[person.mask][:, :2].astype(np.float64)
-        angle, method = body_up(xy, _edge_flags(person.mask), person.seed[person.mask], prior_angle, c.silhouette)
+        angle, _ = body_up(xy, _edge_flags(person.mask), person.seed[person.mask], prior_angle, c.silhouette)
         head = head_region(xy, angle, c.silhouette)
         if np.count_nonzero(head.mask) < 20:
             return None
@@ -125,22 +129,39 @@ class DepthLocalizer:
         guess = np.array([centre_xy[0], centre_xy[1], front + c.surface_to_centre_m])
         centre, score, rotation = guess, 0.2, None
         if self.template is not None:
-            head_cells = np.zeros_like(person.mask)
-            head_cells[person.mask] = head.mask
-            noses = find_noses(grid, person.mask, head_cells, c.nose_candidates)
-            starts = [(grid.xyz[cell].astype(np.float64), self._yaw_guess(grid.xyz[cell], head)) for cell in noses]
-            fit = fit_face(self.template, grid, person.mask, angle, starts, None if starts else guess, c.fit)
-            if fit.inliers >= c.min_inliers:
+            fit = self._fit(grid, person.mask, head, angle, guess)
+            if fit is not None and fit.inliers >= c.min_inliers:
                 centre = fit.rotation @ self.template.centre + fit.translation
                 angle = crop_angle_of_pose(intrinsics, fit.rotation, centre)
                 score, rotation = fit.inliers, fit.rotation
             else:
-                log.debug("depth localization: face fit explains %.2f of the template; using the silhouette",
-                          fit.inliers)
+                log.debug("depth localization: no face fits the nearest surface")
+                return None
         if not centre[2] > 0.05:
             return None
         crop = crop_from_point(intrinsics, centre, c.extent_m, angle)
         return Localization(crop=crop, origin=Origin.DEPTH, score=float(score), centre_cam=centre, rotation=rotation)
+
+    def _fit(self, grid: DepthGrid, mask: np.ndarray, head: HeadRegion, angle: float,
+             guess: np.ndarray) -> RigidFit | None:
+        """The face fit from the nose-tip candidates; from more (and the silhouette's guess)
+        when those explain too little of the face."""
+        c = self.config
+        head_cells = np.zeros_like(mask)
+        head_cells[mask] = head.mask
+
+        def starts(cells: list[tuple[int, int]]) -> list[tuple[np.ndarray, float]]:
+            return [(grid.xyz[cell].astype(np.float64), self._yaw_guess(grid.xyz[cell], head)) for cell in cells]
+
+        noses = find_noses(grid, mask, head_cells, c.nose_candidates)
+        fit = fit_face(self.template, grid, mask, angle, starts(noses), c.fit)
+        if fit is None or fit.inliers < c.retry_below_inliers:
+            more = find_noses(grid, mask, head_cells, c.nose_candidates, c.nose_candidates)[len(noses):]
+            nose_guess = guess - np.array([0.0, 0.0, c.surface_to_centre_m])
+            retry = fit_face(self.template, grid, mask, angle, starts(more) + [(nose_guess, 0.0)], c.fit)
+            if retry is not None and (fit is None or retry.support > fit.support):
+                fit = retry
+        return fit
 
     def _yaw_guess(self, nose_cam: np.ndarray, head: HeadRegion) -> float:
         """Head yaw (radians) from the nose tip's offset across the head's axis: the nose lies

@@ -98,3 +98,16 @@ def test_stop_ends_an_endless_source() -> None:
 
 def test_max_frames() -> None:
     assert Session(CountingSource(None), slow_process, drop_stale=False, max_frames=7).run().processed == 7
+
+
+def test_a_bug_in_the_pipeline_ends_the_session_instead_of_hanging_it() -> None:
+    def broken(frame: Frame) -> FaceResult:
+        raise TypeError("an unexpected bug")
+
+    session = Session(CountingSource(None), broken, drop_stale=False)
+    errors = []
+    session.on_error = errors.append
+    session.start()
+    session.join(timeout=10)
+    assert not session.running
+    assert "internal error in the pipeline: TypeError: an unexpected bug" in str(errors[0])
