@@ -87,3 +87,32 @@ def test_synthetic_samples_are_consistent(tiny_config, face_model) -> None:
     # Captures of one scene share the truth but not the noise.
     torch.testing.assert_close(f["identity"][0], f["identity"][1])
     assert not torch.equal(f["xyz"][0], f["xyz"][1])
+
+
+def test_rolled_camera_keeps_the_body_below_the_head(face_model) -> None:
+    """Turned upside down with the camera, the shoulders still hang below the chin: the face
+    shows as much as in the upright frame (the parent compositor alone would cover it)."""
+    from models.camera import Intrinsics
+    from models.crop import rotation_z
+    from models.geometry import head_pose_to_camera
+    from models.render.sh_lighting import ambient_sh
+    from models.synthetic.motion import FaceState
+    from models.synthetic.scene import Backdrop
+    from training.data.compositor import RollingCompositor
+
+    camera = Intrinsics.from_fov(160, 120, 56.0)
+    compositor = RollingCompositor(face_model, camera, noise=None)
+    backdrop = Backdrop(np.zeros((120, 160, 3), np.uint8), np.zeros((120, 160), np.float32))
+    from models.synthetic.compositor import Appearance
+
+    appearance = Appearance.sample(compositor.albedo_model, backdrop, np.random.default_rng(0))
+    identity, expression = np.zeros(100, np.float32), np.zeros(53, np.float32)
+    face_pixels = []
+    for roll in (0.0, np.pi):
+        rotation = rotation_z(roll) @ head_pose_to_camera(0.3, 0.0, 0.0)
+        translation = rotation_z(roll) @ np.array([0.0, 0.02, 0.6])
+        image = compositor.render_rolled(FaceState(identity, expression, rotation, translation), appearance,
+                                         ambient_sh(1.0), np.random.default_rng(1), camera_roll=roll)
+        face_pixels.append(int(image.face_mask.sum()))
+    assert face_pixels[0] > 500
+    assert abs(face_pixels[1] - face_pixels[0]) < 0.05 * face_pixels[0]
