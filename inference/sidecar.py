@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +10,7 @@ from typing import Any
 from models.crop import CropRecipe
 from models.errors import ModelError
 from models.face_model import FaceModel
-from models.face_model.source import PINNED_COMMIT
+from models.face_model.source import PINNED_COMMIT, sha256_of
 
 SIDECAR_FORMAT = "facefromx-onnx-sidecar/1"
 
@@ -32,14 +31,6 @@ class Sidecar:
         """Output layout of a branch: name -> slice of the ``params`` vector."""
         layout = self.data["outputs"][0]["layout"]
         return {name: slice(int(v["start"]), int(v["stop"])) for name, v in layout.items()}
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_sidecar(assets_dir: Path, name: str, model: FaceModel) -> Sidecar:
@@ -65,6 +56,6 @@ def read_sidecar(assets_dir: Path, name: str, model: FaceModel) -> Sidecar:
     onnx = path.with_name(str(data.get("onnx", f"{name}.onnx")))
     if not onnx.is_file():
         raise ModelError(f"network file {onnx} is missing")
-    if data.get("sha256") and _sha256(onnx) != data["sha256"]:
+    if data.get("sha256") and sha256_of(onnx) != data["sha256"]:
         raise ModelError(f"network file {onnx} does not match its sidecar {path.name} (SHA-256 mismatch)")
     return Sidecar(path=path, onnx=onnx, data=data)
