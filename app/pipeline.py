@@ -18,11 +18,11 @@ import numpy as np
 
 from app.config import PipelineConfig
 from inference.branches import Branch, BranchOutput, Decoder
-from inference.localize.types import Localization, Origin
+from inference.confidence import DepthAgreement
+from inference.localize import Localization, Origin, make_tracker
 from inference.onnx_session import SessionConfig
 from inference.refine import RefineConfig, RefineResult, TakeRefiner
 from inference.smoothing import FaceSmoother
-from inference.tracking import FaceTracker
 from models.errors import FaceFromXError
 from models.face_model import FaceModel, load_face_model
 from models.face_result import FaceResult
@@ -37,6 +37,9 @@ MIN_FACE_DISTANCE_M = 0.1
 MAX_FACE_DISTANCE_M = 3.0
 MIN_LANDMARKS_IN_VIEW = 0.5
 MAX_REFINE_RESIDUAL_MM = 8.0
+# Depth modes: a face the depth map confirms on less than this fraction of its visible surface
+# (see inference.confidence) has slid off the face: not found, and the next frame re-detects.
+MIN_DEPTH_CONFIDENCE = 0.5
 
 
 class ModeNotAvailableError(FaceFromXError):
@@ -60,7 +63,8 @@ class Pipeline:
         session = SessionConfig(threads=config.threads, use_gpu=config.use_gpu)
         self.branches = {mode: Branch(config.assets_dir, mode, self.model, session) for mode in Mode}
         self.decoder = Decoder(config.assets_dir, self.model, session)
-        self.tracker = FaceTracker(self.model, extent_m=self.branches[Mode.RGBD].recipe.metric_extent_m)
+        self.tracker = make_tracker(self.model, extent_m=self.branches[Mode.RGBD].recipe.metric_extent_m)
+        self.agreement = DepthAgreement(self.model)
         self.refiner = TakeRefiner(self.model, RefineConfig())
         self.smoother = FaceSmoother(config.smoothing)
         self.refine = config.refine
@@ -112,7 +116,7 @@ class Pipeline:
 
         mode = self._resolve_mode(frame)
         with stage("localize"):
-            located = self.tracker.locate(frame)
+            located = self.tracker.crop_for(frame, mode)
         if located is None:
             return self._not_found(frame, mode, stages, start)
         with stage("infer"):
@@ -133,8 +137,16 @@ class Pipeline:
             result = self._result(frame, mode, estimate, rotation, translation, identity, expression)
         if not self._plausible(result):
             return self._not_found(frame, mode, stages, start)
+        if mode in DEPTH_MODES:
+            result = replace(result, confidence=self.agreement(result.vertices, rotation, frame.depth, frame.intrinsics))
+            if result.confidence < MIN_DEPTH_CONFIDENCE:
+                log.debug("frame %d: depth confirms %.0f %% of the face", frame.index, 100 * result.confidence)
+                return self._not_found(frame, mode, stages, start)
         result = replace(result, stage_ms=stages, latency_ms=(time.perf_counter() - start) * 1000.0)
-        self.tracker.update(result)
+        # Colour alone gives no metric distance: the tracker then places the crop from landmarks.
+        metric = mode in DEPTH_MODES
+        self.tracker.update(result.landmarks_2d, rotation=result.rotation,
+                            translation=result.translation if metric else None)
         self._last = result
         return result
 

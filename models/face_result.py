@@ -29,6 +29,8 @@ class FaceResult:
         mode: the input mode that produced it (``rgb``, ``depth`` or ``rgbd``).
         stage_ms: milliseconds spent per pipeline stage on this frame.
         latency_ms: frame in to result out, in milliseconds.
+        confidence: in [0, 1], the fraction of the face's visible surface the depth map
+            confirms (depth modes); None where nothing measured it (RGB mode, not found).
     """
 
     index: int
@@ -45,6 +47,7 @@ class FaceResult:
     mode: str = ""
     stage_ms: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
+    confidence: float | None = None
 
     @property
     def has_face(self) -> bool:

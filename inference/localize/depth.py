@@ -4,18 +4,21 @@ Steps (all on a ~160-cell grid, see :class:`~inference.localize.grid.DepthGrid`)
 
 1. :func:`~inference.localize.segment.segment_person`: the nearest surface large enough to be
    a face, and the shoulders attached to it across small depth steps.
-2. :func:`~inference.localize.silhouette.body_up`: the up direction along which the person
-   looks like a narrow head on wide shoulders: the in-plane roll at any angle, with no
-   180-degree ambiguity. Without shoulders in view: the head's principal axis, signed by the
-   caller's prior (the tracked angle) or upright.
+2. :func:`~inference.localize.silhouette.body_up`: the up direction, from where the body
+   leaves the image (or from the shoulders) toward the crown: the in-plane roll at any angle,
+   with no 180-degree ambiguity. A lone head: its principal axis, signed by the caller's prior
+   (the tracked angle) or upright.
 3. :func:`~inference.localize.silhouette.head_region`: the head's points; a first guess of the
    landmark centroid below the crown and behind the nearest surface.
-4. :func:`~inference.localize.face_fit.fit_face` (when a face template is given): the mean face
-   registered to the head's points by ICP. Its pose gives the crop exactly as training places
-   crops: centred on the 68 landmarks' centroid, turned upright by the head's own up (so head
-   roll relative to the body, yaw and pitch are accounted for), ``extent_m`` wide. A fit that
-   explains less than ``min_inliers`` of the face means no face (a wall, a box, a ball).
-   Without a template the silhouette's guess is used (coarser: ~3 cm; no yaw).
+4. :func:`~inference.localize.face_fit.find_noses` and
+   :func:`~inference.localize.face_fit.fit_face` (when a face template is given): the mean face
+   registered to the person's points by ICP, started with its nose tip on the head's most
+   convex cells. Its pose gives the crop exactly as training places crops: centred on the 68
+   landmarks' centroid, turned upright by the head's own up (so head roll relative to the body,
+   yaw and pitch are accounted for), ``extent_m`` wide. A fit that explains less than
+   ``min_inliers`` of the face, or lies on a surface with less relief than a face
+   (``min_relief_m``), means no face (a wall, a box, a ball). Without a template the
+   silhouette's guess is used (coarser: ~3 cm off; no yaw).
 
 Returns None for frames with no face: empty, all-invalid, a wall, no face-shaped surface.
 """
@@ -58,7 +61,10 @@ class DepthLocalizerConfig:
     extent_m: metric side of the crop (the crop recipe's ``metric_extent_m``).
     crown_to_centre_m: the landmark centroid's distance below the crown (silhouette guess).
     surface_to_centre_m: ... and behind the head's nearest surface.
-    min_inliers: the face fit must explain this fraction of the template to be used.
+    min_inliers: the face fit must explain this fraction of the template to be used, ...
+    min_relief_m: ... and the surface under it must have a face's relief (see
+        :class:`~inference.localize.face_fit.RigidFit`; faces measured 3.9-8 mm, the sensor's
+        noise on a smooth ball ~1-2 mm).
     nose_candidates: how many nose-tip candidates the face fit starts from.
     retry_below_inliers: a fit explaining less than this fraction of the face is tried again
         from more starting points (see :meth:`DepthLocalizer._fit`).
@@ -71,6 +77,7 @@ class DepthLocalizerConfig:
     crown_to_centre_m: float = 0.14
     surface_to_centre_m: float = 0.035
     min_inliers: float = 0.35
+    min_relief_m: float = 0.0025
     nose_candidates: int = 3
     retry_below_inliers: float = 0.42
     nose_to_axis_m: float = 0.11
@@ -130,7 +137,7 @@ class DepthLocalizer:
         centre, score, rotation = guess, 0.2, None
         if self.template is not None:
             fit = self._fit(grid, person.mask, head, angle, guess)
-            if fit is not None and fit.inliers >= c.min_inliers:
+            if fit is not None and fit.inliers >= c.min_inliers and fit.relief_m >= c.min_relief_m:
                 centre = fit.rotation @ self.template.centre + fit.translation
                 angle = crop_angle_of_pose(intrinsics, fit.rotation, centre)
                 score, rotation = fit.inliers, fit.rotation

@@ -103,6 +103,10 @@ class RigidFit:
     support: mean over the template's points of ``exp(-r^2 / (2 sigma^2))`` (r the
         point-to-plane distance, 0 for unpaired points, sigma ``FitConfig.support_sigma_m``):
         a soft inlier count that prefers tight fits; the hypotheses compete on it.
+    relief_m: RMS distance (metres) of the measured points under the explained template
+        points from the best quadric surface through them: a face's nose, eye sockets and
+        mouth stand out (several mm); a ball, a box side or a wall, which a face template
+        also fits passably, is smooth (about the sensor noise).
     """
 
     rotation: np.ndarray
@@ -110,6 +114,7 @@ class RigidFit:
     inliers: float
     rms_m: float
     support: float
+    relief_m: float
 
 
 class _Data:
@@ -202,16 +207,18 @@ def _score(template: FaceTemplate, data: _Data, rotation: np.ndarray, translatio
     good = np.abs(residual) < config.inlier_m
     rms = float(np.sqrt(np.mean(residual[good] ** 2))) if good.any() else math.inf
     support = float(np.exp(-0.5 * (residual / config.support_sigma_m) ** 2).sum() / m)
-    return RigidFit(rotation, translation, float(good.sum() / m), rms, support)
+    return RigidFit(rotation, translation, float(good.sum() / m), rms, support, _relief(target[good]))
 
 
-def refine_pose(template: FaceTemplate, grid: DepthGrid, mask: np.ndarray, rotation: np.ndarray,
-                translation: np.ndarray, config: FitConfig | None = None) -> RigidFit:
-    """ICP from one starting pose (camera from head) to ``mask``'s points; all iterations."""
-    config = config or FitConfig()
-    data = _Data(grid, mask)
-    rotation, translation = _steps(template, data, rotation, translation, config, 0, config.iterations)
-    return _score(template, data, rotation, translation, config)
+def _relief(points: np.ndarray) -> float:
+    """RMS distance (metres, along z) of (N, 3) points from their least-squares quadric
+    ``z = f(x, y)``; 0 for fewer than 12 points."""
+    if len(points) < 12:
+        return 0.0
+    x, y = (points[:, :2] - points[:, :2].mean(axis=0)).T
+    basis = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    coefficients, *_ = np.linalg.lstsq(basis, points[:, 2], rcond=None)
+    return float(np.sqrt(np.mean((basis @ coefficients - points[:, 2]) ** 2)))
 
 
 def fit_face(template: FaceTemplate, grid: DepthGrid, mask: np.ndarray, angle: float,

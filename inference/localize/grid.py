@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -77,31 +76,3 @@ class DepthGrid:
     def cell_area_m2(self, z: np.ndarray) -> np.ndarray:
         """Metric area (m^2) one grid cell covers on a fronto-parallel surface at depth ``z``."""
         return (self.step * self.step / (self.intrinsics.fx * self.intrinsics.fy)) * z * z
-
-    @cached_property
-    def normals(self) -> np.ndarray:
-        """(h, w, 3) float32 unit surface normals facing the camera, 0 where undefined.
-
-        Central differences of the grid points; undefined at the border, next to invalid depth
-        and across depth jumps (a neighbour more than ``max(2 cm, 5 %)`` away in depth).
-        """
-        p = self.xyz
-        dx = np.zeros_like(p)
-        dy = np.zeros_like(p)
-        dx[:, 1:-1] = p[:, 2:] - p[:, :-2]
-        dy[1:-1] = p[2:] - p[:-2]
-        n = np.cross(dx, dy)
-        z = self.z
-        ok = self.valid.copy()
-        ok[:, 0] = ok[:, -1] = ok[0] = ok[-1] = False
-        jump = np.maximum(0.02, 0.05 * z)
-        ok[:, 1:-1] &= self.valid[:, 2:] & self.valid[:, :-2] & (np.abs(dx[:, 1:-1, 2]) < 2 * jump[:, 1:-1])
-        ok[1:-1] &= self.valid[2:] & self.valid[:-2] & (np.abs(dy[1:-1, :, 2]) < 2 * jump[1:-1])
-        length = np.linalg.norm(n, axis=2)
-        ok &= length > 0
-        n /= np.where(ok, length, 1.0)[..., None]
-        # Face the camera: n . p < 0.
-        flip = np.einsum("hwc,hwc->hw", n, p) > 0
-        n[flip] *= -1.0
-        n[~ok] = 0.0
-        return n.astype(np.float32, copy=False)
