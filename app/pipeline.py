@@ -71,6 +71,7 @@ class Pipeline:
         self.smoothing_enabled = config.smoothing.enabled
         self._mode: Mode | None = Mode.parse(config.mode) if config.mode else None
         self._last: FaceResult | None = None
+        self._last_fit: RefineResult | None = None  # the previous frame's raw (unsmoothed) fit
         # Head-frame centroid of the 68 landmarks of the mean face (the localizer's crop centre).
         self._landmark_centroid = self.model.landmarks(self.model.template).mean(axis=0).astype(np.float64)
 
@@ -91,6 +92,7 @@ class Pipeline:
         self.refiner.reset()
         self.smoother.reset()
         self._last = None
+        self._last_fit = None
 
     # -- processing -----------------------------------------------------------------------------
 
@@ -123,6 +125,7 @@ class Pipeline:
             estimate = self.branches[mode].run(frame, located.crop)
         rotation, translation = estimate.rotation, estimate.translation
         identity, expression = estimate.identity, estimate.expression
+        fit = None
         if mode in DEPTH_MODES and self.refine:
             with stage("refine"):
                 fit = self._refine(frame, located, estimate)
@@ -147,25 +150,30 @@ class Pipeline:
         metric = mode in DEPTH_MODES
         self.tracker.update(result.landmarks_2d, rotation=result.rotation,
                             translation=result.translation if metric else None)
-        self._last = result
+        self._last, self._last_fit = result, fit
         return result
 
     def _refine(self, frame: Frame, located: Localization, estimate: BranchOutput) -> RefineResult | None:
         """Fit the face to the depth map from the best start available; None if no start fits.
 
-        Starts, in order: the previous frame's pose (while tracking: the face moved little),
-        the network's pose, the localizer's rigid fit of the mean face (on detection).
+        Starts, in order: the previous frame's fit, pose and expression (while tracking: the
+        face moved little), the network's pose, the localizer's rigid fit of the mean face (on
+        detection). The network's expression is the prior in every case; the decoder's
+        corrective, at the start's coefficients, is part of the surface fitted.
         """
         starts = []
-        if located.origin is Origin.TRACK and self._last is not None and self._last.found:
-            starts.append((self._last.rotation, self._last.translation))
-        starts.append((estimate.rotation, estimate.translation))
+        previous = self._last_fit
+        if located.origin is Origin.TRACK and previous is not None:
+            starts.append((previous.rotation, previous.translation, previous.identity, previous.expression))
+        network = (estimate.identity, estimate.expression)
+        starts.append((estimate.rotation, estimate.translation, *network))
         if located.rotation is not None and located.centre_cam is not None and located.origin is not Origin.TRACK:
             centroid = self._landmark_centroid
-            starts.append((located.rotation, located.centre_cam - located.rotation @ centroid))
-        for rotation, translation in starts:
+            starts.append((located.rotation, located.centre_cam - located.rotation @ centroid, *network))
+        for rotation, translation, identity, expression in starts:
             fit = self.refiner.refine(frame.depth, frame.intrinsics, rotation, translation, estimate.identity,
-                                      estimate.expression)
+                                      estimate.expression, expression_start=expression,
+                                      corrective=self.decoder.corrective(identity, expression))
             if fit.success and fit.residual_mm <= MAX_REFINE_RESIDUAL_MM:
                 return fit
             log.debug("frame %d: refinement rejected (%s)", frame.index, fit.reason)
@@ -195,6 +203,7 @@ class Pipeline:
     def _not_found(self, frame: Frame, mode: Mode, stages: dict[str, float], start: float) -> FaceResult:
         self.tracker.update(None)
         self.smoother.reset()
+        self._last_fit = None
         last = self._last
         held = {} if last is None else {
             "rotation": last.rotation, "translation": last.translation, "identity": last.identity,

@@ -60,12 +60,19 @@ class OneEuroFilter:
 @dataclass(frozen=True)
 class SmoothingConfig:
     """Per-signal One Euro settings. Translation speeds are in m/s, rotation in quaternion
-    units/s, coefficients in units/s; expression is lighter-handed so blinks survive."""
+    units/s, coefficients in units/s; expression is lighter-handed so blinks survive.
+
+    The betas are high: a still face is smoothed at the minimum cutoffs, a moving one hardly
+    at all. Measured on three held-out synthetic takes with refinement (150 frames each,
+    ground truth): these settings cost 0.01-0.07 mm of mean error over no smoothing and cut
+    the frame-to-frame jitter by a quarter to a third; the earlier betas (10 / 100 / 2) cost
+    0.17-0.37 mm in lag.
+    """
 
     enabled: bool = True
-    rotation: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=10.0)
-    translation: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=100.0)
-    expression: OneEuroConfig = OneEuroConfig(min_cutoff=4.0, beta=2.0)
+    rotation: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=60.0)
+    translation: OneEuroConfig = OneEuroConfig(min_cutoff=3.0, beta=600.0)
+    expression: OneEuroConfig = OneEuroConfig(min_cutoff=4.0, beta=20.0)
     identity: OneEuroConfig = OneEuroConfig(min_cutoff=0.3, beta=0.0)
 
 

@@ -25,6 +25,9 @@ class IdentityConfig:
         refiner as a prior (1: trust the accumulated frames at face value).
     observe_every: the take refiner solves identity (and feeds the accumulator) on every
         n-th frame only; the frames between fit pose and expression with identity fixed.
+    observe_all_first: ... except the first frames of a take, which all solve identity, so
+        that it settles fast (measured on held-out synthetic takes: the first second's error
+        1.51 -> 1.23 mm on the hardest, for ~2 ms more per frame while it lasts).
     converge_frames: at least this many observations before identity may count as settled.
     converge_tolerance: ... and the estimate moved less than this (RMS vertex motion over the
         fitting subset, mm) over each of the last ``converge_window`` observations.
@@ -36,6 +39,7 @@ class IdentityConfig:
     prior_weight: float = 0.002
     information_scale: float = 1.0
     observe_every: int = 3
+    observe_all_first: int = 30
     converge_frames: int = 10
     converge_tolerance: float = 0.05
     converge_window: int = 3

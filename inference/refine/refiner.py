@@ -53,8 +53,9 @@ class _State:
     translation: np.ndarray  # (3,) float64 mm
     expression: np.ndarray  # (53,) float64
     identity: np.ndarray  # (100,) float64
-    base: np.ndarray  # (3, N) float32 mm: template + identity offset
+    base: np.ndarray  # (3, N) float32 mm: template + identity offset (+ the decoder's corrective)
     head: np.ndarray  # (3, N) float32 mm: head-frame vertices (base + expression offset)
+    corrective: np.ndarray | None  # (3, N) float32 mm: the decoder's corrective, held fixed
 
 
 @dataclass
@@ -113,7 +114,8 @@ class DepthRefiner:
 
     def refine(self, depth: np.ndarray | None, intrinsics: Intrinsics, rotation: np.ndarray,
                translation: np.ndarray, identity: np.ndarray, expression: np.ndarray,
-               identity_prior: IdentityPrior | None = None, *, observe_identity: bool = False) -> RefineResult:
+               identity_prior: IdentityPrior | None = None, *, observe_identity: bool = False,
+               expression_start: np.ndarray | None = None, corrective: np.ndarray | None = None) -> RefineResult:
         """Refine one frame.
 
         Args:
@@ -127,6 +129,14 @@ class DepthRefiner:
             observe_identity: also return this frame's identity evidence (pose and expression
                 marginalised out, at the last full linearisation; none when every iteration
                 is rigid).
+            expression_start: (53,) where the expression starts (default: ``expression``,
+                which stays the prior's mean either way). While tracking, the previous frame's
+                fit: a few Gauss-Newton steps cannot travel from a poor network guess to a
+                wide-open jaw, but easily follow it from one frame to the next.
+            corrective: (V, 3) metres, head frame, face-model order (V >= the narrow face):
+                the shape decoder's learned corrective at the warm start, added to the linear
+                model and held fixed while fitting, so that the surface fitted is the one the
+                decoder outputs. None: the linear model alone.
 
         Returns:
             A :class:`RefineResult`; ``success`` False (warm start unchanged) when the depth
@@ -149,7 +159,14 @@ class DepthRefiner:
             return start.failed("non-finite warm start")
 
         first_identity = start.identity if identity_prior is None else np.asarray(identity_prior.mean, np.float64)
-        state = self._state(start.rotation, start.translation * MM_PER_M, start.expression, first_identity)
+        first_expression = start.expression if expression_start is None else np.clip(
+            np.asarray(expression_start, dtype=np.float64).reshape(-1), 0.0, 1.0)
+        if first_expression.shape != start.expression.shape or not np.all(np.isfinite(first_expression)):
+            first_expression = start.expression
+        corrective_mm = None if corrective is None else np.ascontiguousarray(
+            np.asarray(corrective, np.float32)[self.subset.indices].T * np.float32(MM_PER_M))
+        state = self._state(start.rotation, start.translation * MM_PER_M, first_expression, first_identity,
+                            corrective_mm)
         solve_identity = c.solve_identity and not (identity_prior is not None and identity_prior.frozen)
         priors = Priors(c, start.expression, start.identity, identity_prior, solve_identity, first=POSE)
 
@@ -198,10 +215,14 @@ class DepthRefiner:
         return self._result(state, evaluation, sigma, solves, start, last_system)
 
     # ------------------------------------------------------------------ pieces
-    def _state(self, rotation, translation_mm, expression, identity) -> _State:
-        base = self.subset.identity_offset(identity)
+    def _state(self, rotation, translation_mm, expression, identity, corrective) -> _State:
+        base = self._base(identity, corrective)
         return _State(rotation.copy(), translation_mm.copy(), expression.copy(), identity.copy(), base,
-                      self.subset.vertices(base, expression))
+                      self.subset.vertices(base, expression), corrective)
+
+    def _base(self, identity: np.ndarray, corrective: np.ndarray | None) -> np.ndarray:
+        base = self.subset.identity_offset(identity)
+        return base if corrective is None else base + corrective
 
     def _camera_points(self, state: _State) -> np.ndarray:
         return state.rotation.astype(np.float32) @ state.head + state.translation.astype(np.float32)[:, None]
@@ -303,14 +324,16 @@ class DepthRefiner:
         translation = turn @ (state.translation - centroid) + centroid + step[3:6]
         n_expr = self.num_expression
         if not np.any(step[POSE:]):
-            return _State(rotation, translation, state.expression, state.identity, state.base, state.head)
+            return _State(rotation, translation, state.expression, state.identity, state.base, state.head,
+                          state.corrective)
         expression = np.clip(state.expression + step[POSE:POSE + n_expr], 0.0, 1.0)
         if solve_identity:
             identity = state.identity + step[POSE + n_expr:]
-            base = self.subset.identity_offset(identity)
+            base = self._base(identity, state.corrective)
         else:
             identity, base = state.identity, state.base
-        return _State(rotation, translation, expression, identity, base, self.subset.vertices(base, expression))
+        return _State(rotation, translation, expression, identity, base, self.subset.vertices(base, expression),
+                      state.corrective)
 
     def _result(self, state: _State, evaluation: _Evaluation, sigma: float, solves: int, start: _Start,
                 last_system: _System | None) -> RefineResult:

@@ -102,3 +102,40 @@ def test_identity_settles_over_a_moving_take(face_model: FaceModel, refiner: Dep
     assert change_mm(shapes["take"][10:]) < 0.25 * change_mm(shapes["frame"][10:])
     assert error_mm(shapes["take"][-10:]) < error_mm(shapes["frame"][-10:])
     assert error_mm(shapes["take"][-10:]) < 0.6
+
+
+def test_a_previous_fit_lets_refinement_follow_a_wide_open_jaw(face_model: FaceModel, refiner: DepthRefiner) -> None:
+    """From the network's closed-mouth guess a few steps cannot reach an open jaw; from the
+    previous frame's fit (``expression_start``) they can, while the guess stays the prior."""
+    with SyntheticSource(seed=1001) as source:  # the jaw opens wide around frame 108
+        previous, frame = source.frame_at(105), source.frame_at(108)
+    truth, before = frame.ground_truth, previous.ground_truth
+    jaw = face_model.expression_names.index("jawOpen")
+    assert truth.expression[jaw] > 0.4
+    closed = np.full(53, 0.05, np.float32)
+    args = (frame.depth, frame.intrinsics, before.rotation, before.translation, truth.identity, closed)
+    cold = refiner.refine(*args)
+    warm = refiner.refine(*args, expression_start=before.expression)
+    assert warm.success
+    gt = truth.vertices[:NARROW]
+    error = {name: vertex_error_mm(narrow_mesh(face_model, r.rotation, r.translation, r.identity, r.expression),
+                                   gt).mean() for name, r in (("cold", cold), ("warm", warm))}
+    assert abs(warm.expression[jaw] - truth.expression[jaw]) < 0.1
+    assert error["warm"] < 1.0 and error["warm"] < error["cold"] / 2, error
+
+
+def test_the_decoder_corrective_is_part_of_the_fitted_surface(face_model: FaceModel, refiner: DepthRefiner) -> None:
+    """A corrective that moves the face 2 mm forward is fitted as part of the surface: the
+    pose comes back 2 mm behind the truth, so the decoded mesh lands on the depth."""
+    with SyntheticSource(seed=1002) as source:
+        frame = source.frame_at(20)
+    truth = frame.ground_truth
+    offset = np.zeros((truth.vertices.shape[0], 3), np.float32)
+    offset[:, 2] = 0.002  # head frame +z: out of the face
+    start = (frame.depth, frame.intrinsics, truth.rotation, truth.translation, truth.identity, truth.expression)
+    plain = refiner.refine(*start)
+    shifted = refiner.refine(*start, corrective=offset)
+    assert plain.success and shifted.success
+    forward = truth.rotation @ np.array([0.0, 0.0, 0.002])
+    moved = shifted.translation - plain.translation
+    assert np.linalg.norm(moved + forward) < 0.0006, (moved, forward)

@@ -16,9 +16,9 @@ def test_defaults_are_pinned() -> None:
         "mode": None, "refine": True, "threads": 0, "use_gpu": True,
         "smoothing": {
             "enabled": True,
-            "rotation": {"min_cutoff": 3.0, "beta": 10.0, "d_cutoff": 1.0},
-            "translation": {"min_cutoff": 3.0, "beta": 100.0, "d_cutoff": 1.0},
-            "expression": {"min_cutoff": 4.0, "beta": 2.0, "d_cutoff": 1.0},
+            "rotation": {"min_cutoff": 3.0, "beta": 60.0, "d_cutoff": 1.0},
+            "translation": {"min_cutoff": 3.0, "beta": 600.0, "d_cutoff": 1.0},
+            "expression": {"min_cutoff": 4.0, "beta": 20.0, "d_cutoff": 1.0},
             "identity": {"min_cutoff": 0.3, "beta": 0.0, "d_cutoff": 1.0},
         },
     }

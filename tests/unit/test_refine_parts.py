@@ -182,6 +182,7 @@ def test_config_defaults_are_pinned() -> None:
         "min_valid_points": 200, "min_inlier_fraction": 0.25, "max_residual_mm": 4.0,
         "max_translation_change_mm": 60.0, "max_rotation_change_deg": 35.0,
         "identity": {"forgetting": 0.97, "prior_weight": 0.002, "information_scale": 1.0, "observe_every": 3,
+                     "observe_all_first": 30,
                      "converge_frames": 10, "converge_tolerance": 0.05, "converge_window": 3,
                      "freeze_when_converged": False},
     }
