@@ -1,5 +1,8 @@
 """Recording takes as Record3D ``.r3d`` files, frame by frame, safe against crashes and full disks.
 
+The file format itself (ZIP records, LZFSE, metadata JSON) is :mod:`models.r3d`; this module
+adds the take's life cycle (``.partial`` file, JPEG encoding, disk-full handling).
+
 >>> with R3DWriter("take.r3d", 640, 480, 30.0, intrinsics) as writer:
 ...     writer.write(rgb, depth, timestamp)
 
@@ -33,9 +36,10 @@ from types import TracebackType
 import cv2
 import numpy as np
 
-from capture import r3d_lzfse
 from capture.base import CaptureError
-from capture.r3d_metadata import (
+from models.camera import Intrinsics
+from models.r3d import lzfse
+from models.r3d.metadata import (
     MAX_SIDE,
     METADATA_MEMBER,
     TAKE_MEMBER,
@@ -45,8 +49,8 @@ from capture.r3d_metadata import (
     metadata_json,
     take_header_json,
 )
-from capture.r3d_zip import EXTRA_HEADER, ZipAppender
-from models.camera import Intrinsics
+from models.r3d.zip_format import EXTRA_HEADER
+from models.r3d.zip_writer import ZipAppender
 
 log = logging.getLogger(__name__)
 
@@ -138,8 +142,8 @@ class R3DWriter:
         ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), self._jpeg_params)
         if not ok:
             raise CaptureError(f"could not encode frame {self.frames_written} of {self.path} as JPEG")
-        depth_blob = r3d_lzfse.encode(np.ascontiguousarray(depth, dtype="<f4").tobytes())
-        conf_blob = None if confidence is None else r3d_lzfse.encode(np.ascontiguousarray(confidence).tobytes())
+        depth_blob = lzfse.encode(np.ascontiguousarray(depth, dtype="<f4").tobytes())
+        conf_blob = None if confidence is None else lzfse.encode(np.ascontiguousarray(confidence).tobytes())
         index = self.frames_written
         stamp = EXTRA_HEADER.pack(TIMESTAMP_EXTRA_ID, TIMESTAMP_EXTRA.size) + TIMESTAMP_EXTRA.pack(float(timestamp))
 

@@ -38,10 +38,50 @@ class CameraPreset:
 
 
 @dataclass(frozen=True)
-class DataConfig:
-    """Synthetic data generation (see :mod:`training.data.synthetic`). Angles in degrees,
-    lengths in metres, probabilities in [0, 1]."""
+class SourceConfig:
+    """One data source of a run (see :mod:`training.data.sources` and training/README.md).
 
+    kind: ``synthetic`` (generated on the fly), ``rgb`` (a folder of images, with or without
+    68-point landmark files), ``rgbd`` (a ``.r3d`` file, a PNG depth folder, or a folder holding
+    several of either), ``scan`` (a folder of OBJ/PLY scans, or one file).
+    path: the file or folder (relative paths from the working directory); empty for synthetic.
+    weight: relative frequency of the source's samples in the stream.
+    stride: rgbd: use every ``stride``-th frame of each sequence.
+    angle_deg: rgbd frames without landmarks: the crop's in-plane angle (90 or -90 for phones held
+        upright that deliver landscape frames, as Record3D's TrueDepth takes).
+    hfov_deg: rgb images without an ``intrinsics.json``: the assumed horizontal field of view.
+    units: scan: the file's length unit, ``m``, ``cm``, ``mm`` or ``auto`` (from the size).
+    """
+
+    kind: str = "synthetic"
+    path: str = ""
+    weight: float = 1.0
+    stride: int = 1
+    angle_deg: float = 0.0
+    hfov_deg: float = 60.0
+    units: str = "auto"
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("synthetic", "rgb", "rgbd", "scan"):
+            raise ValueError(f"source kind must be synthetic, rgb, rgbd or scan, got {self.kind!r}")
+        if self.kind != "synthetic" and not self.path:
+            raise ValueError(f"a {self.kind} source needs a path")
+        if not (self.weight > 0 and self.stride >= 1 and 0 < self.hfov_deg < 180):
+            raise ValueError("a source needs weight > 0, stride >= 1 and 0 < hfov_deg < 180")
+        if self.units not in ("auto", "m", "cm", "mm"):
+            raise ValueError(f"source units must be auto, m, cm or mm, got {self.units!r}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where samples come from and how the synthetic ones are generated (see
+    :mod:`training.data.synthetic`). Angles in degrees, lengths in metres, probabilities in [0, 1].
+
+    ``sources`` lists the data sources mixed into the stream; empty (the default) means the
+    synthetic source alone. Real sources reuse the pose, distance, crop-jitter and camera
+    settings below where they render or crop (scans are rendered like synthetic heads)."""
+
+    sources: tuple[SourceConfig, ...] = ()
     batch_size: int = 32
     num_workers: int = 1
     prefetch_factor: int = 4
@@ -71,22 +111,6 @@ class DataConfig:
     scan_points: int = 2048  # points of the clean-geometry cloud kept for Eq. 10 (speckle samples)
     captures_per_render: int = 1  # captures (noise, occluders, crop jitter) of each rendered scene
     shuffle_buffer: int = 1  # samples held back and drawn at random (mixes the captures of a scene)
-
-
-@dataclass(frozen=True)
-class CropConfig:
-    """The crop recipe (:class:`models.crop.CropRecipe`) the network is trained with."""
-
-    size: int = 128
-    rgb_mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
-    rgb_std: tuple[float, float, float] = (0.25, 0.25, 0.25)
-    metric_scale_m: float = 0.1
-    metric_extent_m: float = 0.26
-    anchor_window: float = 0.5
-    min_anchor_points: int = 16
-
-    def recipe(self) -> CropRecipe:
-        return CropRecipe(**dataclasses.asdict(self))
 
 
 @dataclass(frozen=True)
@@ -202,7 +226,7 @@ class EvalConfig:
 class TrainConfig:
     name: str = "run"
     data: DataConfig = field(default_factory=DataConfig)
-    crop: CropConfig = field(default_factory=CropConfig)
+    crop: CropRecipe = field(default_factory=CropRecipe)  # shared with inference (models/crop.py)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     schedule: ScheduleConfig = field(default_factory=ScheduleConfig)
@@ -260,7 +284,10 @@ def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(names)}")
     values = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as exc:  # a dataclass's own validation (e.g. CropRecipe's)
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def to_dict(config: Any) -> dict[str, Any]:
@@ -325,7 +352,19 @@ def resume_differences(saved: dict[str, Any], config: TrainConfig) -> list[str]:
     return problems
 
 
+# Keys added after runs had started, left out of the hash while they hold their default, so
+# those runs (and their exported sidecars) keep the hash they were started with.
+HASH_OMITS_DEFAULT = ("data.sources",)
+
+
 def config_hash(config: TrainConfig) -> str:
-    """sha256 (hex, first 16 characters) of the resolved configuration's canonical JSON."""
-    text = json.dumps(to_dict(config), sort_keys=True, separators=(",", ":"))
+    """sha256 (hex, first 16 characters) of the resolved configuration's canonical JSON
+    (keys of :data:`HASH_OMITS_DEFAULT` holding their default left out)."""
+    data = to_dict(config)
+    default = to_dict(TrainConfig())
+    for key in HASH_OMITS_DEFAULT:
+        section, name = key.split(".")
+        if data[section][name] == default[section][name]:
+            del data[section][name]
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -146,7 +146,7 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
             "inputs": [specs[name] for name in inputs],
             "outputs": [{"name": "params", "shape": ["batch", layout.total()], "dtype": "float32",
                          "layout": layout.to_dict()}],
-            "normalization": config.crop.recipe().to_dict(),
+            "normalization": config.crop.to_dict(),
             "translation_anchor": "rgb_anchor" if branch == "rgb" else "xyz_anchor",
             "albedo_model": {"name": "models.render.AlbedoModel", "components": list(ALBEDO_COMPONENTS)},
             "parity": {"max_abs_difference": difference, "tolerance": tolerance},

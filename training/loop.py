@@ -35,7 +35,7 @@ from models.face_model import load_face_model
 from training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from training.config import TrainConfig, config_hash, resume_differences, save_config, to_dict
 from training.data.sample import collate
-from training.data.synthetic import SyntheticDataset
+from training.data.sources import build_dataset
 from training.distributed import DistInfo, cleanup, setup
 from training.schedule import DECODER, AlternatingSchedule, Phase, apply_phase, learning_rate_factor, snapshot
 from training.system import TrainSystem, build_system
@@ -179,8 +179,8 @@ class Trainer:
         # spawned processes, so they read these at start-up; the trainer's own threads are set.
         for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "LP_NUM_THREADS"):
             os.environ.setdefault(name, "1")
-        dataset = SyntheticDataset(data, self.config.crop.recipe(), seed=self.config.run.seed,
-                                   rank=self.dist.rank, start_step=self.step)
+        dataset = build_dataset(data, self.config.crop, seed=self.config.run.seed, rank=self.dist.rank,
+                                start_step=self.step)
         workers = data.num_workers
         return DataLoader(
             dataset, batch_size=data.batch_size, collate_fn=collate, num_workers=workers,

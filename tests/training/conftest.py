@@ -77,6 +77,6 @@ def camera_source():
 @pytest.fixture()
 def tiny_batch(face_model: FaceModel, tiny_config) -> Batch:
     rng = np.random.default_rng(0)
-    recipe = tiny_config.crop.recipe()
+    recipe = tiny_config.crop
     torch.manual_seed(0)
     return collate([fabricated_sample(face_model, rng, recipe) for _ in range(3)])

@@ -34,7 +34,7 @@ def test_shipped_configs_load() -> None:
 
 def test_defaults_are_pinned() -> None:
     config = TrainConfig()
-    assert config.crop.recipe().to_dict()["metric_scale_m"] == 0.1
+    assert config.crop.to_dict()["metric_scale_m"] == 0.1
     assert (config.data.yaw_deg, config.data.pitch_deg, config.data.residual_roll_deg) == (60.0, 35.0, 20.0)
     assert config.data.distance_m == (0.25, 0.8)
     assert config.data.train_seed_limit == 1000

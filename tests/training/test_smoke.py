@@ -65,7 +65,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys) -> None:
 
 
 def test_synthetic_samples_are_consistent(tiny_config, face_model) -> None:
-    generator = SyntheticGenerator(tiny_config.data, tiny_config.crop.recipe(), face_model)
+    generator = SyntheticGenerator(tiny_config.data, tiny_config.crop, face_model)
     rng = np.random.default_rng(5)
     samples = []
     for _ in range(3):

@@ -14,11 +14,11 @@ import pytest
 
 from capture.base import CaptureError, Mode
 from capture.r3d import R3DSource, parse_r3d
-from capture.r3d_metadata import TAKE_MEMBER
 from capture.r3d_synthetic import synthetic_intrinsics, synthetic_rgbd, write_synthetic_take
 from capture.r3d_writer import R3DWriter
-from capture.r3d_zip import ZipAppender, ZipArchive
 from models.camera import Intrinsics
+from models.r3d import ZipAppender, ZipArchive
+from models.r3d.metadata import TAKE_MEMBER
 
 # -- helpers ---------------------------------------------------------------------------------
 

@@ -34,9 +34,8 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from models.camera import Intrinsics
-from models.crop import CropRecipe, crop_from_point, prepare_inputs, rotation_z
+from models.crop import CropRecipe, crop_from_point, prepare_inputs
 from models.face_model import REGION_SIZES, FaceModel, load_face_model
-from models.geometry import head_pose_to_camera
 from models.render.sh_lighting import random_sh
 from models.sensor import SpeckleSimulator, TrueDepthNoiseConfig, simulate_truedepth
 from models.synthetic.compositor import Appearance, SyntheticImage
@@ -47,6 +46,7 @@ from training.data.compositor import RollingCompositor
 from training.data.expressions import ExpressionSampler
 from training.data.occluders import add_occluders
 from training.data.sample import Sample
+from training.data.viewpoint import jitter_crop, random_view
 
 __all__ = ["SyntheticDataset", "SyntheticGenerator", "face_centre_in_head"]
 
@@ -100,30 +100,6 @@ class SyntheticGenerator:
 
     # -- scene --------------------------------------------------------------------------------
 
-    def _crop_angle(self, rng: np.random.Generator) -> float:
-        c = self.config
-        u = rng.uniform()
-        if u < c.upright_prob:
-            return 0.0
-        if u < c.upright_prob + c.quarter_turn_prob:
-            return float(rng.choice([-math.pi / 2, math.pi / 2]))
-        return float(rng.uniform(-math.pi, math.pi))
-
-    def _pose(self, rng: np.random.Generator, camera: Intrinsics) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """(rotation_src, translation_src, face centre in the source frame, crop angle)."""
-        c = self.config
-        yaw = math.radians(rng.uniform(-c.yaw_deg, c.yaw_deg))
-        pitch = math.radians(rng.uniform(-c.pitch_deg, c.pitch_deg))
-        roll = math.radians(rng.uniform(-c.residual_roll_deg, c.residual_roll_deg))
-        angle = self._crop_angle(rng)
-        rotation = rotation_z(angle) @ head_pose_to_camera(yaw, pitch, roll)
-        depth = math.exp(rng.uniform(math.log(c.distance_m[0]), math.log(c.distance_m[1])))
-        u = camera.cx + rng.uniform(-0.5, 0.5) * c.centre_region * camera.width
-        v = camera.cy + rng.uniform(-0.5, 0.5) * c.centre_region * camera.height
-        centre = depth * np.array([(u - camera.cx) / camera.fx, (v - camera.cy) / camera.fy, 1.0])
-        translation = centre - rotation @ self.face_centre
-        return rotation, translation, centre, angle
-
     def _sensor(self, depth: np.ndarray, camera_index: int, rng: np.random.Generator) -> tuple[np.ndarray, bool]:
         """The captured depth and whether it came from the speckle simulation."""
         c = self.config
@@ -149,12 +125,12 @@ class SyntheticGenerator:
         compositor = self._compositor(index)
         identity = (rng.standard_normal(self.model.num_identity) * rng.uniform(*c.identity_scale)).astype(np.float32)
         expression = self.expressions.sample(rng)
-        rotation, translation, centre, angle = self._pose(rng, camera)
+        view = random_view(c, rng, camera, self.face_centre)
         sh = random_sh(rng) * np.float32(rng.uniform(*c.light_scale))
         appearance = Appearance.sample(compositor.albedo_model, random_backdrop(camera, rng), rng)
-        image = compositor.render_rolled(FaceState(identity, expression, rotation, translation), appearance, sh, rng,
-                                         camera_roll=angle)
-        return _Scene(index, image, centre, angle, appearance.albedo, sh)
+        image = compositor.render_rolled(FaceState(identity, expression, view.rotation, view.translation), appearance,
+                                         sh, rng, camera_roll=view.angle)
+        return _Scene(index, image, view.centre, view.angle, appearance.albedo, sh)
 
     def capture(self, scene: _Scene, rng: np.random.Generator) -> Sample:
         """One capture of a rendered scene: occluders, sensor noise, blur and a jittered crop."""
@@ -170,10 +146,7 @@ class SyntheticGenerator:
         if rng.uniform() < c.blur_prob:
             rgb = cv2.GaussianBlur(rgb, (0, 0), rng.uniform(0.5, 1.5))
 
-        extent = self.recipe.metric_extent_m * math.exp(rng.normal(0.0, c.crop_scale_jitter))
-        crop = crop_from_point(camera, centre, extent, scene.angle)
-        shift = rng.normal(0.0, c.crop_centre_jitter * crop.size, 2)
-        crop = replace(crop, centre_x=crop.centre_x + shift[0], centre_y=crop.centre_y + shift[1])
+        crop = jitter_crop(crop_from_point(camera, centre, self.recipe.metric_extent_m, scene.angle), c, rng)
         inputs = prepare_inputs(self.recipe, camera, crop, rgb=rgb, depth=depth)
         cam = inputs.camera
 

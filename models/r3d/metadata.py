@@ -16,8 +16,9 @@ Keys read (see docs/FORMATS.md):
   the RGB size, or the same numbers as one flat list of ``4 * frames`` numbers (optional;
   frames without an entry use ``K``).
 
-The same keys, without the per-frame lists, form the take header that :mod:`capture.r3d_writer`
-writes first (member ``facefromx/take.json``) so an interrupted take can be read back.
+The same keys, without the per-frame lists, form the take header that the app's recorder
+(:mod:`capture.r3d_writer`) writes first (member ``facefromx/take.json``) so an interrupted
+take can be read back.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from capture.base import CaptureError
 from models.camera import Intrinsics
+from models.r3d.errors import R3DError
 
 METADATA_MEMBER = "metadata"
 TAKE_MEMBER = "facefromx/take.json"
@@ -75,8 +76,8 @@ class R3DMetadata:
         return Intrinsics(fx=fx, fy=fy, cx=cx, cy=cy, width=self.rgb_size[0], height=self.rgb_size[1])
 
 
-def _fail(where: str, problem: str) -> CaptureError:
-    return CaptureError(f"{where}: {problem}")
+def _fail(where: str, problem: str) -> R3DError:
+    return R3DError(f"{where}: {problem}")
 
 
 def _is_number(value) -> bool:
@@ -117,7 +118,7 @@ def _per_frame(value, where: str, member: str) -> np.ndarray | None:
 
 
 def parse_metadata(raw: bytes, where: str, member: str = METADATA_MEMBER) -> R3DMetadata:
-    """Validate the JSON bytes of ``member``; CaptureError names the first bad or missing key."""
+    """Validate the JSON bytes of ``member``; R3DError names the first bad or missing key."""
     try:
         meta = json.loads(raw)
     except (ValueError, RecursionError) as exc:
