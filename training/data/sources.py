@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import logging
 
-import cv2
 import numpy as np
-import torch
-from torch.utils.data import IterableDataset, get_worker_info
+from torch.utils.data import IterableDataset
 
 from models.crop import CropRecipe
 from models.face_model import load_face_model
@@ -38,7 +36,7 @@ from training.data.rgb_folder import RgbImageFolder
 from training.data.rgbd_sequences import RgbdSequences
 from training.data.sample import SOURCE_KINDS, Sample
 from training.data.scans import ScanSource
-from training.data.synthetic import SyntheticDataset
+from training.data.synthetic import SyntheticDataset, enter_worker
 
 __all__ = ["MixedDataset", "RealSource", "build_dataset", "make_source"]
 
@@ -105,11 +103,7 @@ class MixedDataset(IterableDataset):
                         f"{MAX_FAILURES} items in a row show no usable face")
 
     def __iter__(self):
-        info = get_worker_info()
-        worker = info.id if info is not None else 0
-        if info is not None:
-            torch.set_num_threads(1)
-            cv2.setNumThreads(1)
+        worker = enter_worker()
         rng = np.random.default_rng([self.seed, self.rank, worker, self.start_step, 1])
         synthetic = iter(self.synthetic) if self.synthetic is not None else None
         while True:

@@ -184,6 +184,17 @@ class SyntheticGenerator:
         return self.capture(self.render(rng), rng)
 
 
+def enter_worker() -> int:
+    """The data-loader worker this runs in (0 in the main process); inside a worker, torch and
+    OpenCV get one thread each (the workers already run in parallel)."""
+    info = get_worker_info()
+    if info is None:
+        return 0
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    return info.id
+
+
 class SyntheticDataset(IterableDataset):
     """An endless stream of synthetic samples.
 
@@ -201,11 +212,7 @@ class SyntheticDataset(IterableDataset):
         self._generator: SyntheticGenerator | None = None
 
     def __iter__(self):
-        info = get_worker_info()
-        worker = info.id if info is not None else 0
-        if info is not None:
-            torch.set_num_threads(1)
-            cv2.setNumThreads(1)
+        worker = enter_worker()
         if self._generator is None:
             self._generator = SyntheticGenerator(self.config, self.recipe)
         rng = np.random.default_rng([self.seed, self.rank, worker, self.start_step])
