@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from app.frame_slot import LatestSlot, SlotClosed
@@ -105,40 +106,47 @@ class Session:
         else:
             log.error("%s", exc)
 
-    def _read_frames(self) -> None:
+    @contextmanager
+    def _thread_boundary(self, part: str):
+        """Ends one thread's work: a closed slot is the normal end, a FaceFromXError is reported as
+        it is, anything else (a bug) is reported as one line and ends the session rather than
+        hanging it; either way the slot is closed so that the other thread stops too."""
         try:
-            with self.source:
-                start = time.perf_counter()
-                frames = iter(self.source)
-                while not self._stop.is_set():
-                    tick = time.perf_counter()
-                    frame = next(frames, None)
-                    if frame is None:
-                        break
-                    self.stats.decode_ms.append((time.perf_counter() - tick) * 1000.0)
-                    if self.pace:
-                        delay = frame.timestamp - (time.perf_counter() - start)
-                        if delay > 0 and self._stop.wait(delay):
-                            break
-                    self.stats.captured += 1
-                    for tap in self.frame_taps:
-                        tap(frame)
-                    self._slot.put(frame)
-                    self.stats.dropped = self._slot.dropped
-                    if self.max_frames is not None and self.stats.captured >= self.max_frames:
-                        break
+            yield
         except SlotClosed:
             pass
         except FaceFromXError as exc:
             self._fail(exc)
         except Exception as exc:  # a thread boundary: a bug must end the session, not hang it
-            log.exception("the source failed")
-            self._fail(InternalError(f"internal error in the source: {type(exc).__name__}: {exc}"))
+            log.exception("the %s failed", part)
+            self._fail(InternalError(f"internal error in the {part}: {type(exc).__name__}: {exc}"))
         finally:
             self._slot.close()
 
+    def _read_frames(self) -> None:
+        with self._thread_boundary("source"), self.source:
+            start = time.perf_counter()
+            frames = iter(self.source)
+            while not self._stop.is_set():
+                tick = time.perf_counter()
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                self.stats.decode_ms.append((time.perf_counter() - tick) * 1000.0)
+                if self.pace:
+                    delay = frame.timestamp - (time.perf_counter() - start)
+                    if delay > 0 and self._stop.wait(delay):
+                        break
+                self.stats.captured += 1
+                for tap in self.frame_taps:
+                    tap(frame)
+                self._slot.put(frame)
+                self.stats.dropped = self._slot.dropped
+                if self.max_frames is not None and self.stats.captured >= self.max_frames:
+                    break
+
     def _process_frames(self) -> None:
-        try:
+        with self._thread_boundary("pipeline"):
             while True:
                 frame = self._slot.get(timeout=0.5)
                 if frame is None:
@@ -147,13 +155,4 @@ class Session:
                 self.stats.processed += 1
                 for sink in self.result_sinks:
                     sink(result)
-        except SlotClosed:
-            pass
-        except FaceFromXError as exc:
-            self._fail(exc)
-        except Exception as exc:  # a thread boundary: a bug must end the session, not hang it
-            log.exception("the pipeline failed on a frame")
-            self._fail(InternalError(f"internal error in the pipeline: {type(exc).__name__}: {exc}"))
-        finally:
-            self._slot.close()
-            self.stats.dropped = self._slot.dropped
+        self.stats.dropped = self._slot.dropped
