@@ -13,34 +13,29 @@ call, and the best of ``--repeat`` runs of each take frame (identity held, as on
 frames, and identity observed, as on every ``observe_every``-th). With the real TrueDepth portrait present (../shared/data/real-truedepth-portrait)
 it also fits that from a rough pose found in the depth and prints the fit error.
 
-BLAS threads are pinned to one (OPENBLAS_NUM_THREADS etc., unless set): the solves are small
-and a multi-threaded BLAS spinning on shared cores is many times slower.
+BLAS threads are pinned to one (see ``benchmarks/__init__.py``).
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
+import time
+from dataclasses import replace
+from pathlib import Path
 
-for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_name, "1")
+import cv2
+import numpy as np
 
-import argparse  # noqa: E402
-import json  # noqa: E402
-import time  # noqa: E402
-from dataclasses import replace  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
-
-from capture.synthetic import SyntheticSource  # noqa: E402
-from inference.refine import DepthRefiner, RefineConfig, TakeRefiner  # noqa: E402
-from inference.refine.bootstrap import coarse_fit  # noqa: E402
-from inference.refine.rotation import axis_angle_to_matrix  # noqa: E402
-from models.camera import Intrinsics  # noqa: E402
-from models.face_model import REGION_SIZES, FaceModel, load_face_model  # noqa: E402
-from models.geometry import camera_rotation_to_euler  # noqa: E402
-from models.metrics import ErrorSummary, fit_error_mm, vertex_error_mm  # noqa: E402
+from capture.synthetic import SyntheticSource
+from inference.refine import DepthRefiner, RefineConfig, TakeRefiner
+from inference.refine.bootstrap import coarse_fit
+from inference.refine.rotation import axis_angle_to_matrix
+from models.camera import Intrinsics
+from models.face_model import REGION_SIZES, FaceModel, load_face_model
+from models.geometry import camera_rotation_to_euler
+from models.metrics import ErrorSummary, fit_error_mm, vertex_error_mm
 
 PORTRAIT = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-truedepth-portrait"
 NARROW = REGION_SIZES["narrow_face"]
