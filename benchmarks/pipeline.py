@@ -6,7 +6,8 @@ Frames are rendered first (outside the timing), then fed to the pipeline one by 
 figures are the pipeline's own: median and p95 latency (frame in -> result out), per-stage
 medians, the implied frames per second, the ground-truth error of the narrow face, and the
 process's resident memory at the start and the end of the run (``--frames 10000`` for the
-flat-memory check; frames are then reused cyclically from a pool of 300).
+flat-memory check; frames are then reused cyclically from a pool of 300). BLAS threads are
+pinned to one, as ``main.py`` does for the app (see ``benchmarks/__init__.py``).
 """
 
 from __future__ import annotations
