@@ -1,7 +1,7 @@
 """Measurements behind ``python -m benchmarks.gui`` (run under xvfb-run; see that module).
 
-:func:`measure_viewport` times the viewport update alone: ``MeshVisual.set_data`` with a new
-9,409-vertex face and the draw, the GPU (or Mesa's software rasteriser) waited for.
+:func:`measure_viewport` times the viewport update alone: a new 9,409-vertex face to OpenGL
+and the draw, the GPU (or Mesa's software rasteriser) waited for.
 :func:`measure_window` runs the whole window on a source for a while and reports what the
 user sees: displayed frames per second, capture-to-screen latency, dropped frames.
 """
@@ -56,13 +56,12 @@ def measure_viewport(packets: Sequence[DisplayPacket], repeats: int = 120,
                      size: tuple[int, int] = (960, 720)) -> dict[str, dict[str, float]]:
     """Median and 95th percentile (ms) of the viewport update over ``repeats`` new faces.
 
-    ``update``: the CPU side of the draw handler (set_data of prepared arrays, pose, light).
-    ``update_and_draw``: the whole draw handler, ending with glFinish (GPU work included).
-    ``paint``: a full repaint of the widget as Qt does it (composition included).
+    ``update``: the CPU side of the update (the new face's arrays to OpenGL, pose, light).
+    ``update_and_draw``: the update and the draw, read back (OpenGL work finished).
+    ``paint``: from the new face to the end of the widget's paint, as Qt does it.
     """
     app = application()
     viewport = FaceViewport()
-    viewport.finish_draws = True
     widget = viewport.widget
     widget.resize(*size)
     widget.show()
@@ -89,7 +88,8 @@ def measure_window(pipeline_factory: PipelineFactory, *, spec: str, source: Fram
     """Run the window on ``source`` (or ``spec``) and measure what is displayed.
 
     Returns displayed fps, capture-to-screen latency (median, p95 in ms), the pipeline's own
-    latency, the viewport update times, and the session's frame counts over the measured span.
+    latency, the viewport's update, draw and paint times per displayed frame, the share of a
+    core the GUI thread used, and the session's frame counts over the measured span.
     """
     app = application()
     with tempfile.TemporaryDirectory() as folder:
@@ -98,16 +98,19 @@ def measure_window(pipeline_factory: PipelineFactory, *, spec: str, source: Fram
         window.resize(*size)
         window.show()
         window.start(source)
-        latencies, pipeline_ms, updates = [], [], []
+        latencies, pipeline_ms, updates, draws, paints = [], [], [], [], []
         measuring = False
-        drawn_callback = window.viewport.on_drawn
+        viewport = window.viewport
+        drawn_callback = viewport.on_drawn
 
         def on_drawn(packet: DisplayPacket) -> None:
             drawn_callback(packet)
             if measuring:
                 latencies.append(window.latency_ms)
                 pipeline_ms.append(packet.pipeline_ms)
-                updates.append(window.viewport.last_draw_ms)
+                updates.append(viewport.last_update_ms)
+                draws.append(viewport.last_draw_ms)
+                paints.append(viewport.last_paint_ms)
 
         window.viewport.on_drawn = on_drawn
         deadline = time.perf_counter() + 120.0
@@ -118,9 +121,9 @@ def measure_window(pipeline_factory: PipelineFactory, *, spec: str, source: Fram
         before = (stats.captured, stats.processed, stats.dropped, window.worker.display_skipped,
                   window.viewport.drawn_packets)
         measuring = True
-        start = time.perf_counter()
+        start, gui_cpu = time.perf_counter(), time.thread_time()
         _pump(app, seconds)
-        elapsed = time.perf_counter() - start
+        elapsed, gui_cpu = time.perf_counter() - start, time.thread_time() - gui_cpu
         measuring = False
         stats = window.worker.stats
         after = (stats.captured, stats.processed, stats.dropped, window.worker.display_skipped,
@@ -131,5 +134,6 @@ def measure_window(pipeline_factory: PipelineFactory, *, spec: str, source: Fram
         "seconds": elapsed, "captured_fps": captured / elapsed, "processed_fps": processed / elapsed,
         "displayed_fps": drawn / elapsed, "dropped": dropped, "display_skipped": skipped,
         "latency_ms": summary(latencies), "pipeline_ms": summary(pipeline_ms),
-        "draw_ms": summary(updates),
+        "update_ms": summary(updates), "draw_ms": summary(draws), "paint_ms": summary(paints),
+        "gui_thread_cpu": gui_cpu / elapsed,
     }

@@ -435,6 +435,7 @@ class MainWindow(QMainWindow):
             self.store.save_window(self)
             self.takes.shutdown()
             self.worker.stop()
+            self.viewport.close()
             if self._error_box is not None:
                 self._error_box.close()
         super().closeEvent(event)

@@ -57,22 +57,18 @@ def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class MeshArrays:
-    """A face mesh in the scene frame, laid out the way VisPy's MeshVisual draws it.
+    """A face mesh in the scene frame, as the viewport draws it (indexed triangles).
 
     Attributes:
         vertices: (N, 3) float32 metres, scene frame.
-        faces: (F, 3) int32 vertex indices (shared topology).
+        faces: (F, 3) int32 vertex indices (shared topology: the same array every frame).
         normals: (N, 3) float32 unit vertex normals.
-        corners: (F, 3, 3) float32 ``vertices[faces]`` (MeshVisual draws unindexed triangles).
-        corner_normals: (F, 3, 3) float32 unit vertex normals at each corner.
         centre: (3,) float32 centre of the bounding box.
     """
 
     vertices: np.ndarray
     faces: np.ndarray
     normals: np.ndarray
-    corners: np.ndarray
-    corner_normals: np.ndarray
     centre: np.ndarray
 
 
@@ -81,7 +77,7 @@ def mesh_arrays(vertices_cv: np.ndarray, faces: np.ndarray) -> MeshArrays:
     vertices = view_from_opencv(vertices_cv)
     normals = vertex_normals(vertices, faces)
     centre = 0.5 * (vertices.min(axis=0) + vertices.max(axis=0))
-    return MeshArrays(vertices, faces, normals, vertices[faces], normals[faces], centre.astype(np.float32))
+    return MeshArrays(vertices, faces, normals, centre.astype(np.float32))
 
 
 def point_cloud(depth: np.ndarray, intrinsics: Intrinsics, *, max_points: int = 20000,

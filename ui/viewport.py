@@ -1,30 +1,28 @@
 """The 3D viewport: the shaded face mesh, an optional wireframe and input point cloud, an
-orbit camera, and a head-stabilised view. VisPy inside a Qt widget (:attr:`FaceViewport.widget`).
+orbit camera, and a head-stabilised view. A VisPy scene shown in a Qt widget
+(:attr:`FaceViewport.widget`, drawn off screen: see :mod:`ui.offscreen`).
 
-Packets arrive in the scene frame (y up, see :mod:`ui.scene_data`). :meth:`FaceViewport.show`
-only stores the newest packet and asks for a paint; the data goes to the GPU in the draw
-handler, so ``MeshVisual.set_data`` runs at most once per paint whatever the packet rate.
+Packets arrive in the scene frame (y up, see :mod:`ui.scene_data`). :meth:`FaceViewport.show_packet`
+only stores the newest packet and asks for a paint; the data goes to OpenGL when the widget
+paints, so the mesh is uploaded at most once per paint whatever the packet rate.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
-from vispy import gloo, scene
-from vispy.geometry import MeshData
-from vispy.visuals import MeshVisual
-from vispy.visuals.filters import ShadingFilter, WireframeFilter
-from vispy.visuals.shaders import Function
+from vispy import scene
 from vispy.visuals.transforms import MatrixTransform
 
+from ui.mesh_visual import FaceMesh, FaceWireframe
+from ui.offscreen import SceneWidget
 from ui.packet import DisplayPacket
-from ui.scene_data import MeshArrays
 
 BACKGROUND = (0.13, 0.14, 0.16, 1.0)
 SKIN = (0.86, 0.70, 0.60, 1.0)
 POINTS = (0.35, 0.85, 1.0, 0.9)
+WIREFRAME = (0.12, 0.12, 0.12, 1.0)
 # The light comes from above, left and in front of the viewer (camera coordinates), and
 # turns with the orbit camera.
 HEADLIGHT = (0.45, -0.55, -1.0, 0.0)
@@ -33,52 +31,13 @@ VIEW_EXTENT_M = 0.36  # what the reset camera frames: a face with some margin
 # +z side, like the capture camera (scene right = screen right, no mirroring).
 FRONT_AZIMUTH = 90.0
 FIELD_OF_VIEW_DEG = 30.0
-
-
-class PreparedMeshData(MeshData):
-    """MeshData whose face-indexed arrays were computed off the GUI thread."""
-
-    def __init__(self, arrays: MeshArrays):
-        super().__init__(vertices=arrays.vertices, faces=arrays.faces)
-        self.arrays = arrays
-
-    def get_vertices(self, indexed=None):
-        if indexed == "faces":
-            return self.arrays.corners
-        return super().get_vertices(indexed)
-
-    def get_vertex_normals(self, indexed=None):
-        if indexed == "faces":
-            return self.arrays.corner_normals
-        return self.arrays.normals
-
-    def get_bounds(self):
-        vertices = self.arrays.vertices
-        return [(float(lo), float(hi)) for lo, hi in zip(vertices.min(axis=0), vertices.max(axis=0), strict=True)]
-
-
-class FaceMeshVisual(MeshVisual):
-    """A MeshVisual that keeps one shader function for its uniform colour.
-
-    VisPy's MeshVisual builds a new colour-transform function on every data update, which
-    relinks the shader program each frame; with a uniform colour the function never changes.
-    """
-
-    _identity_transform: Function | None = None
-
-    def _build_color_transform(self, colors):
-        if colors.ndim == 1:
-            if self._identity_transform is None:
-                self._identity_transform = Function("vec4 pass(vec4 color) { return color; }")
-            return self._identity_transform
-        return super()._build_color_transform(colors)
-
-
-FaceMesh = scene.visuals.create_visual_node(FaceMeshVisual)
+# Far / near clipping distance ratio (VisPy's default, 1e6, leaves too little depth precision
+# for the nostrils, lips and ears: they flickered). Near is the viewing distance / 20.
+DEPTH_RANGE_RATIO = 400.0
 
 
 class FaceViewport:
-    """The VisPy canvas with the face.
+    """The VisPy scene with the face.
 
     Args:
         parent: the Qt widget that will hold :attr:`widget`.
@@ -86,50 +45,57 @@ class FaceViewport:
     """
 
     def __init__(self, parent=None, on_drawn: Callable[[DisplayPacket], None] | None = None):
-        # autoswap off: Qt composes a QOpenGLWidget's framebuffer itself; VisPy's extra buffer
-        # swap only costs time (tens of milliseconds per frame with software OpenGL).
-        self.canvas = scene.SceneCanvas(keys=None, bgcolor=BACKGROUND, parent=parent, app="pyqt6",
-                                        autoswap=False, show=False)
-        self.canvas.native.setMinimumSize(320, 240)
+        self.scene_widget = SceneWidget(self._on_draw, self._after_draw, bgcolor=BACKGROUND, parent=parent)
+        self.canvas = self.scene_widget.canvas
         self.view = self.canvas.central_widget.add_view()
         self.camera = scene.TurntableCamera(fov=FIELD_OF_VIEW_DEG, up="+y", azimuth=FRONT_AZIMUTH,
                                            elevation=0.0)
+        self.camera.depth_value = DEPTH_RANGE_RATIO
         self.view.camera = self.camera
         self.model_node = scene.Node(parent=self.view.scene)
         self.model_node.transform = MatrixTransform()
-        # A degenerate placeholder until the first face (the shading filter needs data).
-        self.mesh = FaceMesh(vertices=np.zeros((3, 3), np.float32), faces=np.array([[0, 1, 2]], np.uint32),
-                             color=SKIN, parent=self.model_node)
-        self.mesh.set_gl_state("opaque", depth_test=True, cull_face=False)  # skin: no blending
+        self.mesh = FaceMesh(color=SKIN, ambient=0.28, diffuse=0.85, specular=0.12, shininess=24.0,
+                             parent=self.model_node)
         self.mesh.visible = False
-        self.shading = ShadingFilter(shading="smooth", ambient_light=(1, 1, 1, 0.28),
-                                     diffuse_light=(1, 1, 1, 0.85), specular_light=(1, 1, 1, 0.12),
-                                     shininess=24)
-        self.mesh.attach(self.shading)
-        self.wireframe = WireframeFilter(color=(0.12, 0.12, 0.12, 1.0), width=0.6)
+        self.wireframe = FaceWireframe(color=WIREFRAME, parent=self.model_node)
+        self.wireframe.visible = False
         self.points = scene.visuals.Markers(parent=self.model_node)
+        # Blended colour, but the alpha channel stays opaque (the view is read back as RGB32).
+        self.points.set_gl_state("translucent", blend_func=("src_alpha", "one_minus_src_alpha", "one",
+                                                            "one_minus_src_alpha"))
         self.points.visible = False
         self.on_drawn = on_drawn
         self.stabilized = False
         self.show_points = False
         self.show_wireframe = False
         self.drawn_packets = 0
-        self.last_update_ms = 0.0  # set_data and friends, CPU side
-        self.last_draw_ms = 0.0  # the whole draw handler; GPU work included when finish_draws
-        self.finish_draws = False  # benchmarks: wait for the GPU at the end of each draw
-        self._draw_started = 0.0
+        self.renders = 0  # images drawn (new packets, camera moves, resizes)
+        self._drawn: DisplayPacket | None = None
         self._pending: DisplayPacket | None = None
         self._current: DisplayPacket | None = None
         self._centred = False
         self.camera.scale_factor = VIEW_EXTENT_M
-        self._light_from: np.ndarray | None = None
-        self.canvas.events.draw.connect(self._on_draw, position="first")
-        self.canvas.events.draw.connect(self._after_draw, position="last")
+        self._light_key: tuple[bytes, bytes] | None = None
 
     @property
-    def widget(self):
-        """The Qt widget (a QOpenGLWidget) to put in a layout."""
-        return self.canvas.native
+    def widget(self) -> SceneWidget:
+        """The Qt widget to put in a layout."""
+        return self.scene_widget
+
+    @property
+    def last_update_ms(self) -> float:
+        """The last draw's CPU-side update (uploads of the new face, pose, light), ms."""
+        return self.scene_widget.last_update_ms
+
+    @property
+    def last_draw_ms(self) -> float:
+        """The last draw, OpenGL work and read-back included (the image is ready), ms."""
+        return self.scene_widget.last_draw_ms
+
+    @property
+    def last_paint_ms(self) -> float:
+        """The last paint that drew: the draw plus painting its image into the window, ms."""
+        return self.scene_widget.last_paint_ms
 
     # -- input ----------------------------------------------------------------------------------
 
@@ -141,7 +107,9 @@ class FaceViewport:
     def set_wireframe(self, on: bool) -> None:
         if on != self.show_wireframe:
             self.show_wireframe = on
-            (self.mesh.attach if on else self.mesh.detach)(self.wireframe)
+            if on and self._current is not None and self._current.mesh is not None:
+                self.wireframe.set_data(self._current.mesh.vertices, self._current.mesh.faces)
+            self.wireframe.visible = on and self.mesh.visible
             self.canvas.update()
 
     def set_point_cloud(self, on: bool) -> None:
@@ -181,49 +149,64 @@ class FaceViewport:
         else:
             transform.reset()
 
-    def _on_draw(self, event) -> None:
-        self._draw_started = start = time.perf_counter()
-        self._follow_light()
+    def _on_draw(self) -> None:
+        """Before a draw: the newest packet's data to OpenGL, the light to the camera."""
         packet, self._pending = self._pending, None
+        self._drawn = packet
         if packet is None:
+            self._follow_light()
             return
         self._current = packet
         self._apply_pose(packet)
-        if packet.mesh is not None:
-            self.mesh.set_data(meshdata=PreparedMeshData(packet.mesh))
+        mesh = packet.mesh
+        if mesh is not None:
+            self.mesh.set_data(mesh.vertices, mesh.normals, mesh.faces)
+            if self.show_wireframe:
+                self.wireframe.set_data(mesh.vertices, mesh.faces)
             self.mesh.visible = True
             if not self._centred:
                 self.reset_camera()
         else:
             self.mesh.visible = False
+        self.wireframe.visible = self.show_wireframe and self.mesh.visible
+        self._follow_light()
         if self.show_points and packet.points is not None and len(packet.points):
             self.points.set_data(packet.points, size=2.5, edge_width=0, face_color=POINTS)
             self.points.visible = True
         else:
             self.points.visible = False
-        self.last_update_ms = (time.perf_counter() - start) * 1000.0
-        self.drawn_packets += 1
-        if self.on_drawn is not None:
-            self.on_drawn(packet)
 
-    def _after_draw(self, event) -> None:
-        if self.finish_draws:
-            gloo.gl.glFinish()
-        self.last_draw_ms = (time.perf_counter() - self._draw_started) * 1000.0
+    def _after_draw(self) -> None:
+        self.renders += 1
+        packet, self._drawn = self._drawn, None
+        if packet is not None:
+            self.drawn_packets += 1
+            if self.on_drawn is not None:
+                self.on_drawn(packet)
 
     def _follow_light(self) -> None:
-        """Keep the light fixed relative to the camera (a head light), whatever the orbit."""
-        rotation = self.camera.transform.matrix[:3, :3]
-        if self._light_from is None or not np.array_equal(rotation, self._light_from):
-            self._light_from = rotation.copy()
-            direction = self.camera.transform.map(HEADLIGHT)[:3]
-            self.shading.light_dir = direction / max(float(np.linalg.norm(direction)), 1e-9)
+        """Keep the light fixed relative to the camera (a head light), whatever the orbit.
+
+        The light and viewing directions go from the camera's frame to the scene's, then into
+        the mesh's own frame (the head frame when stabilised).
+        """
+        camera = self.camera.transform.matrix[:3, :3]
+        model = self.model_node.transform.matrix[:3, :3]
+        key = (camera.tobytes(), model.tobytes())
+        if key == self._light_key:
+            return
+        self._light_key = key
+        # VisPy maps row vectors (p' = p @ M); the model's linear part is a rotation.
+        to_model = np.linalg.inv(model)
+        light = np.asarray(HEADLIGHT[:3]) @ camera @ to_model
+        eye = np.array([0.0, 0.0, -1.0]) @ camera @ to_model
+        self.mesh.set_light(light, eye)
 
     # -- inspection -----------------------------------------------------------------------------
 
     def render_image(self) -> np.ndarray:
         """(H, W, 4) uint8 RGBA of the scene as drawn now (for tests and snapshots)."""
-        return self.canvas.render(alpha=True)
+        return self.scene_widget.grab_scene()
 
     def close(self) -> None:
-        self.canvas.close()
+        self.scene_widget.close_canvas()

@@ -72,3 +72,23 @@ def test_rate_meter():
         meter.tick(10.0 + i * 0.05)
     assert meter.rate(10.5) == pytest.approx(20.0)
     assert meter.rate(20.0) == 0.0
+
+
+def test_plot_value_axes_move_in_steps():
+    from ui.plots import nice_limit
+
+    assert nice_limit(29.5) == 40.0
+    assert nice_limit(31.0, current=40.0) == 40.0  # fits: the axis stays
+    assert nice_limit(1500.0, current=100.0) == 2000.0  # a spike: the axis grows
+    assert nice_limit(60.0, current=2000.0) == 100.0  # the spike left the window: it shrinks
+    assert nice_limit(0.0) == 10.0
+    assert nice_limit(9000.0) == pytest.approx(11250.0)
+
+
+def test_mesh_edges_are_unique_and_undirected():
+    from ui.mesh_visual import mesh_edges
+
+    faces = np.array([[0, 1, 2], [2, 1, 3]], np.uint16)
+    edges = mesh_edges(faces)
+    assert edges.dtype == np.uint16
+    assert sorted(map(tuple, edges.tolist())) == [(0, 1), (0, 2), (1, 2), (1, 3), (2, 3)]
