@@ -172,8 +172,8 @@ def test_face_window_adds_a_margin_and_clips_to_the_image() -> None:
 def test_config_defaults_are_pinned() -> None:
     config = RefineConfig()
     assert dataclasses.asdict(config) == {
-        "num_points": 1500, "eye_margin_mm": 5.0, "mouth_margin_mm": 6.0, "border_margin_mm": 3.0,
-        "iterations": 5, "rigid_iterations": 2, "damping": 1e-4,
+        "num_points": 2500, "eye_margin_mm": 5.0, "mouth_margin_mm": 6.0, "border_margin_mm": 3.0,
+        "iterations": 6, "rigid_iterations": 2, "damping": 1e-4,
         "normal_window_px": 5, "normal_step_px": 2, "roi_margin_px": 24, "max_distance_mm": 25.0,
         "max_grazing_deg": 78.0, "max_normal_angle_deg": 50.0, "max_backface_deg": 80.0,
         "edge_jump_mm": 8.0, "robust_loss": "tukey", "robust_k": 4.685, "min_sigma_mm": 0.3,
