@@ -16,9 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.refine.vertex_subset import farthest_point_sampling, vertex_normals
+from inference.refine.vertex_subset import farthest_point_sampling
 from models.camera import Intrinsics
 from models.face_model import FaceModel
+from models.normals import vertex_normals
 
 __all__ = ["DepthAgreement", "DepthAgreementConfig"]
 

@@ -18,6 +18,7 @@ from scipy.spatial import cKDTree
 
 from models.camera import Intrinsics
 from models.geometry import depth_to_xyz
+from models.normals import vertex_normals
 
 MM_PER_M = 1000.0
 
@@ -71,11 +72,7 @@ def visible_vertices(vertices: np.ndarray, triangles: np.ndarray, intrinsics: In
     """
     v = np.asarray(vertices, dtype=np.float64)
     triangles = np.asarray(triangles, dtype=np.int64)
-    face_normals = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
-    normals = np.zeros_like(v)
-    for corner in range(3):
-        np.add.at(normals, triangles[:, corner], face_normals)
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-15)
+    normals = vertex_normals(v, triangles).astype(np.float64)
     rays = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-15)
     facing = np.sum(normals * rays, axis=1)
     used = np.zeros(len(v), dtype=bool)

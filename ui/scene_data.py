@@ -18,6 +18,7 @@ import numpy as np
 
 from models.camera import Intrinsics
 from models.geometry import depth_to_xyz
+from models.normals import vertex_normals
 
 _FLIP = np.array([1.0, -1.0, -1.0])
 
@@ -39,20 +40,6 @@ def head_from_view(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     matrix[:3, :3] = rotation.T * _FLIP[None, :]  # R.T @ diag(1, -1, -1)
     matrix[:3, 3] = -rotation.T @ np.asarray(translation, dtype=np.float64)
     return matrix
-
-
-def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(N, 3) float32 unit area-weighted vertex normals (counter-clockwise faces: outward)."""
-    v = np.asarray(vertices, dtype=np.float32)
-    face_normals = np.cross(v[faces[:, 1]] - v[faces[:, 0]], v[faces[:, 2]] - v[faces[:, 0]])
-    flat = faces.ravel()
-    normals = np.empty(v.shape, dtype=np.float32)
-    for axis in range(3):
-        normals[:, axis] = np.bincount(flat, weights=np.repeat(face_normals[:, axis], 3),
-                                       minlength=len(v))
-    length = np.linalg.norm(normals, axis=1, keepdims=True)
-    np.divide(normals, length, out=normals, where=length > 0)
-    return normals
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ import numpy as np
 
 from app.export.errors import ExportError
 from models.face_model import FaceModel
+from models.normals import VertexNormals
 
 EXPORT_REGION = "face"
 
@@ -40,17 +41,11 @@ class FaceTopology:
 
     def vertex_normals(self, vertices: np.ndarray) -> np.ndarray:
         """(N, 3) float32 unit area-weighted vertex normals, pointing out of the face."""
-        v = np.asarray(vertices, dtype=np.float32)
-        t = self.triangles
-        face = np.cross(v[t[:, 1]] - v[t[:, 0]], v[t[:, 2]] - v[t[:, 0]])
-        flat = t.ravel()
-        normals = np.empty((self.num_vertices, 3), dtype=np.float64)
-        for axis in range(3):
-            normals[:, axis] = np.bincount(flat, weights=np.repeat(face[:, axis], 3),
-                                           minlength=self.num_vertices)
-        length = np.linalg.norm(normals, axis=1, keepdims=True)
-        np.divide(normals, length, out=normals, where=length > 0)
-        return normals.astype(np.float32)
+        return self._normals(np.asarray(vertices, dtype=np.float32))
+
+    @functools.cached_property
+    def _normals(self) -> VertexNormals:
+        return VertexNormals(self.triangles, self.num_vertices)
 
 
 @functools.lru_cache(maxsize=4)

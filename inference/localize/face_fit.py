@@ -21,6 +21,7 @@ import numpy as np
 from inference.localize.grid import DepthGrid
 from models.face_model import FaceModel
 from models.geometry import head_pose_to_camera
+from models.normals import vertex_normals
 
 __all__ = ["FaceTemplate", "FitConfig", "RigidFit", "fit_face"]
 
@@ -53,20 +54,14 @@ class FaceTemplate:
         """One ``narrow_face`` vertex per ``cell_m`` cube of the mean face, with its normal."""
         region = model.region("narrow_face")
         vertices = model.template[: region.num_vertices].astype(np.float64)
-        tri = region.triangles
-        face_normals = np.cross(vertices[tri[:, 1]] - vertices[tri[:, 0]], vertices[tri[:, 2]] - vertices[tri[:, 0]])
-        normals = np.zeros_like(vertices)
-        for k in range(3):
-            np.add.at(normals, tri[:, k], face_normals)
-        length = np.linalg.norm(normals, axis=1)
-        keep = length > 0
-        normals[keep] /= length[keep, None]
+        normals = vertex_normals(vertices, region.triangles).astype(np.float64)
         # ICT's winding may face either way: make the normals point out of the face (+z at the nose).
         nose = int(np.argmax(vertices[:, 2]))
         if normals[nose, 2] < 0:
             normals = -normals
         cells = np.floor(vertices / cell_m).astype(np.int64)
         _, first = np.unique(cells, axis=0, return_index=True)
+        keep = np.linalg.norm(normals, axis=1) > 0  # vertices of no triangle have no normal
         first = np.sort(first[keep[first]])
         centre = model.template[model.landmark_indices].mean(axis=0).astype(np.float64)
         nose_tip = model.template[model.landmark_indices[30]].astype(np.float64)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from inference.refine.vertex_subset import select_fit_vertices, vertex_normals
+from inference.refine.vertex_subset import select_fit_vertices
 from models.face_model import FaceModel
+from models.normals import vertex_normals
 
 MM_PER_M = 1000.0
 

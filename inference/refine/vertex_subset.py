@@ -30,17 +30,6 @@ def boundary_loops(triangles: np.ndarray, num_vertices: int) -> list[np.ndarray]
     return sorted(loops, key=len, reverse=True)
 
 
-def vertex_normals(vertices: np.ndarray, triangles: np.ndarray) -> np.ndarray:
-    """Area-weighted unit vertex normals (N, 3) float32 of a mesh, oriented by the winding."""
-    v = np.asarray(vertices, dtype=np.float64)
-    face_normals = np.cross(v[triangles[:, 1]] - v[triangles[:, 0]], v[triangles[:, 2]] - v[triangles[:, 0]])
-    normals = np.zeros_like(v)
-    for corner in range(3):
-        np.add.at(normals, triangles[:, corner], face_normals)
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-12)
-    return normals.astype(np.float32)
-
-
 def farthest_point_sampling(points: np.ndarray, count: int) -> np.ndarray:
     """Indices of ``count`` points of (N, 3) ``points`` spread by greedy farthest-point sampling.
 

@@ -8,17 +8,17 @@
 * :mod:`~models.render.albedo`: a procedural linear per-vertex albedo model for the head.
 * :mod:`~models.render.barycentrics`: per-pixel interpolation with a render's ids and
   barycentrics, screen-space barycentrics.
-* :mod:`~models.render.normals`: area-weighted vertex normals and the winding convention.
+* vertex normals and the winding convention: :mod:`models.normals` (re-exported here).
 * :mod:`~models.render.color`: linear <-> sRGB conversions.
 
 Importing this package creates no GL context; the first renderer does.
 """
 
+from models.normals import VertexNormals, vertex_normals
 from models.render.albedo import ALBEDO_COMPONENTS, AlbedoModel
 from models.render.barycentrics import interpolate, screen_barycentrics
 from models.render.color import linear_to_srgb, srgb_to_linear, to_srgb_uint8
 from models.render.gl_context import get_context
-from models.render.normals import VertexNormals, vertex_normals
 from models.render.renderer import ALL_OUTPUTS, MeshRenderer, RenderResult
 from models.render.sh_lighting import SH_CONSTANTS, ambient_sh, directional_sh, random_sh, sh_basis, shade
 

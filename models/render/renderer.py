@@ -30,8 +30,8 @@ import numpy as np
 
 from models.camera import Intrinsics
 from models.errors import RenderError
+from models.normals import VertexNormals
 from models.render.gl_context import using_context
-from models.render.normals import VertexNormals
 from models.render.sh_lighting import NUM_SH_COEFFS
 from models.render.shaders import OPTIONAL_TARGETS, VERTEX_SHADER, fragment_shader, projection_coefficients
 
@@ -63,7 +63,7 @@ class RenderResult:
             corners use :func:`models.render.barycentrics.screen_barycentrics`. 0 on the
             background.
         normals: (H, W, 3) float32 camera-frame unit normals (interpolated area-weighted vertex
-            normals, out of the face; see :mod:`models.render.normals`), 0 on the background.
+            normals, out of the face; see :mod:`models.normals`), 0 on the background.
 
     Outputs not asked for in ``render(outputs=...)`` are ``None``.
     """

@@ -147,7 +147,7 @@ def test_tensor_shading_matches_numpy() -> None:
 
 
 def test_vertex_normals_match_the_renderer_convention(face_model) -> None:
-    from models.render.normals import vertex_normals as numpy_normals
+    from models.normals import vertex_normals as numpy_normals
 
     region = face_model.region("narrow_face")
     vertices = face_model.vertices(region="narrow_face")
