@@ -40,7 +40,7 @@ def translation_to_network(t_crop: torch.Tensor, anchor: torch.Tensor, metric_sc
 
 
 def vertex_normals(vertices: torch.Tensor, triangles: torch.Tensor, eps: float = 1e-24) -> torch.Tensor:
-    """(B, N, 3) unit area-weighted vertex normals, wound as ``models.render.normals`` says.
+    """(B, N, 3) unit area-weighted vertex normals, wound as ``models.normals`` says.
 
     triangles: (T, 3) int64. A vertex used by no triangle gets a zero normal. (Summed area
     vectors of a face mesh in metres are ~1e-6 long, so ``eps`` stays far below their square.)
