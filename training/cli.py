@@ -39,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=Path, default=Path("assets"), help="output folder (default assets/)")
     export.add_argument("--tolerance", type=float, default=None,
                         help="largest allowed ONNX vs PyTorch difference (default: the run's export.tolerance)")
+    export.add_argument("--float32-weights", dest="half_weights", action="store_false",
+                        help="keep the weights in float32 (default: stored as float16, half the bytes)")
 
     evaluate = sub.add_parser("evaluate", help="held-out synthetic evaluation through ONNX Runtime")
     evaluate.add_argument("--assets", type=Path, default=Path("assets"), help="folder with the .onnx and .json files")
@@ -73,7 +75,8 @@ def _train(args: argparse.Namespace) -> None:
 def _export(args: argparse.Namespace) -> None:
     from training.export import export_run
 
-    export_run(args.run, args.out, checkpoint=args.checkpoint, tolerance=args.tolerance)
+    export_run(args.run, args.out, checkpoint=args.checkpoint, tolerance=args.tolerance,
+               half_weights=args.half_weights)
 
 
 def _evaluate(args: argparse.Namespace) -> None:

@@ -14,7 +14,10 @@ Writes into the output folder:
 
 Each graph is run through ONNX Runtime on random inputs (batch of 2, checking the dynamic
 batch axis too) and compared with PyTorch; the export fails when the largest absolute
-difference exceeds the tolerance.
+difference exceeds the tolerance. Then (unless ``half_weights`` is off) its weights are stored
+as float16 (:func:`training.onnx_io.store_weights_as_float16`: half the bytes in the
+repository, float32 arithmetic at run time) and the graph is checked again, against
+``STORAGE_TOLERANCE`` relative to the largest output; both differences go into the sidecar.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from training.checkpoint import latest_checkpoint, load_checkpoint
 from training.config import TrainConfig, config_hash, from_dict
 from training.decoder import FACE, CorrectiveModule
 from training.network.model import BRANCHES, BranchModule
-from training.onnx_io import export_module, max_abs_difference, ort_session
+from training.onnx_io import export_module, max_abs_difference, ort_session, store_weights_as_float16
 from training.system import TrainSystem, build_system
 
 __all__ = ["SIDECAR_FORMAT", "ExportError", "export_run", "load_run"]
@@ -43,6 +46,9 @@ __all__ = ["SIDECAR_FORMAT", "ExportError", "export_run", "load_run"]
 log = logging.getLogger(__name__)
 
 SIDECAR_FORMAT = "facefromx-onnx-sidecar/1"
+# Weights rounded to float16 move each output by at most this fraction of the largest output
+# magnitude (measured on the lite branches and decoder: ~1e-3).
+STORAGE_TOLERANCE = 1e-2
 
 
 class ExportError(RuntimeError):
@@ -80,19 +86,35 @@ def _face_model_id() -> dict[str, Any]:
     }
 
 
-def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, torch.Tensor], tolerance: float
-           ) -> float:
+def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, torch.Tensor], tolerance: float,
+           half_weights: bool) -> dict[str, Any]:
+    """ONNX Runtime against PyTorch (absolute ``tolerance``), then, with ``half_weights``, the
+    graph with float16-stored weights against PyTorch (``STORAGE_TOLERANCE`` relative); the
+    figures for the sidecar's ``parity`` entry."""
     with torch.no_grad():
         expected = module(*inputs.values()).numpy()
-    session = ort_session(path, threads=2)
-    actual = session.run(None, {k: v.numpy() for k, v in inputs.items()})[0]
+    feeds = {k: v.numpy() for k, v in inputs.items()}
+    actual = ort_session(path, threads=2).run(None, feeds)[0]
     if actual.shape != expected.shape:
         raise ExportError(f"{name}: ONNX output shape {actual.shape} != PyTorch {expected.shape}")
     difference = max_abs_difference(actual, expected)
     log.info("%s: max abs difference ONNX Runtime vs PyTorch = %.3g (tolerance %.1g)", name, difference, tolerance)
     if not difference <= tolerance:
         raise ExportError(f"{name}: ONNX Runtime differs from PyTorch by {difference:.3g} > {tolerance:.1g}")
-    return difference
+    parity: dict[str, Any] = {"max_abs_difference": difference, "tolerance": tolerance, "weights": "float32"}
+    if not half_weights:
+        return parity
+    before, after = store_weights_as_float16(path)
+    stored = max_abs_difference(ort_session(path, threads=2).run(None, feeds)[0], expected)
+    scale = float(np.max(np.abs(expected))) or 1.0
+    log.info("%s: weights stored as float16 (%.1f -> %.1f MB): max abs difference %.3g (%.2g of the largest "
+             "output)", name, before / 1e6, after / 1e6, stored, stored / scale)
+    if not stored <= STORAGE_TOLERANCE * scale:
+        raise ExportError(f"{name}: float16-stored weights move the output by {stored:.3g}, more than "
+                          f"{STORAGE_TOLERANCE:g} of its largest value {scale:.3g}")
+    parity.update(weights="float16 (cast to float32 when loaded)", float16_max_abs_difference=stored,
+                  float16_relative_tolerance=STORAGE_TOLERANCE)
+    return parity
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
@@ -102,8 +124,9 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: float | None = None,
-               seed: int = 0) -> dict[str, Path]:
-    """Export the run's newest (or the given) checkpoint into ``out``; returns name -> ONNX path."""
+               seed: int = 0, half_weights: bool = True) -> dict[str, Path]:
+    """Export the run's newest (or the given) checkpoint into ``out``; returns name -> ONNX path.
+    ``half_weights``: store the weights as float16 (see the module doc)."""
     config, system, state = load_run(run, checkpoint)
     tolerance = config.export.tolerance if tolerance is None else tolerance
     out.mkdir(parents=True, exist_ok=True)
@@ -130,7 +153,7 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
         inputs = {name: {"rgb": rgb, "xyz": xyz}[name] for name in module.input_names()}
         path = export_module(module, list(inputs.values()), out / f"{branch}.onnx", list(inputs), ["params"],
                              config.export.opset)
-        difference = _check(branch, path, module, inputs, tolerance)
+        parity = _check(branch, path, module, inputs, tolerance, half_weights)
         specs = {
             "rgb": {"name": "rgb", "shape": ["batch", 3, size, size], "dtype": "float32",
                     "meaning": "normalised colour crop (normalization.formulas.rgb)"},
@@ -149,7 +172,7 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
             "normalization": config.crop.to_dict(),
             "translation_anchor": "rgb_anchor" if branch == "rgb" else "xyz_anchor",
             "albedo_model": {"name": "models.render.AlbedoModel", "components": list(ALBEDO_COMPONENTS)},
-            "parity": {"max_abs_difference": difference, "tolerance": tolerance},
+            "parity": parity,
         })
         written[branch] = path
     decoder = CorrectiveModule(system.decoder).eval()
@@ -157,7 +180,7 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
               "expression": torch.rand(2, layout.expression, generator=generator)}
     path = export_module(decoder, list(inputs.values()), out / "decoder.onnx", list(inputs), ["corrective"],
                          config.export.opset)
-    difference = _check("decoder", path, decoder, inputs, tolerance)
+    parity = _check("decoder", path, decoder, inputs, tolerance, half_weights)
     _write_json(out / "decoder.json", {
         **common,
         "kind": "decoder",
@@ -170,7 +193,7 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
         "usage": "vertices_head = FaceModel.vertices(identity, expression, 'face') + corrective; "
                  "the first narrow_face vertices are the fitted region",
         "corrective_rank": system.decoder.rank,
-        "parity": {"max_abs_difference": difference, "tolerance": tolerance},
+        "parity": parity,
     })
     written["decoder"] = path
     total_mb = sum(p.stat().st_size for p in written.values()) / 1e6

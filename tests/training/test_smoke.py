@@ -38,6 +38,8 @@ def test_train_resume_export_evaluate(tmp_path, tiny_config) -> None:
     for name in written:
         sidecar = json.loads((assets / f"{name}.json").read_text())
         assert sidecar["parity"]["max_abs_difference"] <= 1e-4
+        assert sidecar["parity"]["weights"].startswith("float16")
+        assert sidecar["parity"]["float16_max_abs_difference"] > 0  # the weights were rounded
         assert sidecar["face_model"]["commit"].startswith("da5f95a6")
         assert sidecar["training"]["step"] == tiny_config.schedule.total_steps
     rgbd = json.loads((assets / "rgbd.json").read_text())
@@ -47,6 +49,10 @@ def test_train_resume_export_evaluate(tmp_path, tiny_config) -> None:
     assert rgbd["normalization"]["size"] == tiny_config.crop.size
     with pytest.raises(ExportError, match="differs from PyTorch"):
         export_run(run, tmp_path / "strict", tolerance=0.0 - 1.0)
+    full = export_run(run, tmp_path / "float32", half_weights=False)
+    for name, path in written.items():
+        # float16 storage: about half the bytes (small graphs keep some float32 constants)
+        assert path.stat().st_size < 0.65 * full[name].stat().st_size, name
 
     results = evaluate_assets(assets, EvalConfig(seeds=(1000,), frames_per_seed=1, timing_runs=3), write=True)
     assert {"rgb", "depth", "rgbd"} <= set(results)
