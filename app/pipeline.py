@@ -72,8 +72,9 @@ class Pipeline:
         self._mode: Mode | None = Mode.parse(config.mode) if config.mode else None
         self._last: FaceResult | None = None
         self._last_fit: RefineResult | None = None  # the previous frame's raw (unsmoothed) fit
-        # Head-frame centroid of the 68 landmarks of the mean face (the localizer's crop centre).
-        self._landmark_centroid = self.model.landmarks(self.model.template).mean(axis=0).astype(np.float64)
+        # Head-frame centroid of the 68 landmarks of the mean face: the point the localizer's
+        # rigid fit places (``Localization.centre_cam``), as the tracker holds it.
+        self._landmark_centroid = np.asarray(self.tracker.config.face_centre, np.float64)
 
     # -- controls (any thread; they take effect on the next frame) ------------------------------
 
