@@ -188,12 +188,44 @@ class Take:
         """:meth:`iter_results` as a list."""
         return list(self.iter_results(face_model))
 
+    def iter_frame_results(self, face_model: FaceModel | None = None) -> Iterator[FaceResult]:
+        """:meth:`iter_results` plus a not-found result for every raw frame the pipeline never
+        processed before the first result or after the last one (a take's display pipeline
+        skips frames when it falls behind); gaps between results are left to the exporters'
+        frame alignment. One result per raw frame of the take, from its first to its last.
+        """
+        raw = self.capture_indices
+        position = 0  # next raw frame not yet covered
+        last: FaceResult | None = None
+        for result in self.iter_results(face_model):
+            if last is None:
+                while position < len(raw) and raw[position] < result.index:
+                    yield self._unprocessed(position, result)
+                    position += 1
+            while position < len(raw) and raw[position] <= result.index:
+                position += 1
+            last = result
+            yield result
+        if last is not None:
+            for trailing in range(position, len(raw)):
+                yield self._unprocessed(trailing, last)
+
+    def _unprocessed(self, position: int, neighbour: FaceResult) -> FaceResult:
+        """A not-found result for raw frame ``position``, with ``neighbour``'s camera."""
+        return FaceResult(index=int(self.capture_indices[position]), timestamp=float(self.timestamps[position]),
+                          intrinsics=neighbour.intrinsics, found=False, mode=neighbour.mode)
+
     def export(self, path: str | os.PathLike, *, face_model: FaceModel, space: Space = "gl",
                progress: ProgressCallback | None = None, cancel: CancelFlag = None,
                bake_pose: bool = False) -> Path:
-        """Export the recorded results (format from ``path``, see :func:`app.export.exporter_for`)."""
+        """Export the recorded results (format from ``path``, see :func:`app.export.exporter_for`).
+
+        Every raw frame of the take becomes one exported frame (frames without a result are
+        written as not found, holding the last face), so exports line up with the ``.r3d``.
+        """
         if self.num_results == 0:
             raise RecordingError(f"take {self.paths.base} has no results to export; process it again first")
+        total = max(self.num_results, self.num_frames)
         return exporter_for(path, bake_pose=bake_pose).export(
-            self.iter_results(face_model), fps=self.fps, face_model=face_model, space=space,
-            progress=progress, cancel=cancel, total=self.num_results)
+            self.iter_frame_results(face_model), fps=self.fps, face_model=face_model, space=space,
+            progress=progress, cancel=cancel, total=total)

@@ -112,6 +112,25 @@ def test_export_a_take(tmp_path, face_model, results):
     assert abc.exists()
 
 
+def test_export_covers_frames_the_pipeline_skipped(tmp_path, face_model, results):
+    """Raw frames before the first result and after the last are exported as not found."""
+    with Recorder(tmp_path / "skips", fps=FPS, face_model=face_model) as recorder:
+        for i in range(8):
+            recorder.add_frame(frame(i))
+        for i in (2, 4, 5):
+            recorder.add_result(results[i])
+    take = Take.open(tmp_path / "skips")
+    assert [r.index for r in take.iter_frame_results()] == [0, 1, 2, 4, 5, 6, 7]
+    progress = []
+    path = take.export(tmp_path / "skips.jsonl", face_model=face_model, progress=lambda d, t: progress.append((d, t)))
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line["index"] for line in lines] == list(range(8))
+    assert [line["found"] for line in lines] == [False, False, True, False, True, True, False, False]
+    assert lines[0]["translation"] is None and lines[1]["timestamp"] == pytest.approx(1 / FPS)
+    assert lines[7]["translation"] == lines[5]["translation"]  # the last face is held
+    assert progress[-1] == (7, 8)
+
+
 def test_frames_dropped_when_the_writer_falls_behind(tmp_path, face_model, results, monkeypatch):
     gate = threading.Event()
     real_write = r3d_writer.R3DWriter.write
