@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="largest allowed ONNX vs PyTorch difference (default: the run's export.tolerance)")
     export.add_argument("--float32-weights", dest="half_weights", action="store_false",
                         help="keep the weights in float32 (default: stored as float16, half the bytes)")
+    export.add_argument("--calibration-batches", type=int, default=None, metavar="N",
+                        help="re-average the BatchNorm statistics over N fresh training batches first "
+                             "(default: the run's export.calibration_batches; 0 keeps training's)")
 
     evaluate = sub.add_parser("evaluate", help="held-out synthetic evaluation through ONNX Runtime")
     evaluate.add_argument("--assets", type=Path, default=Path("assets"), help="folder with the .onnx and .json files")
@@ -76,7 +79,7 @@ def _export(args: argparse.Namespace) -> None:
     from training.export import export_run
 
     export_run(args.run, args.out, checkpoint=args.checkpoint, tolerance=args.tolerance,
-               half_weights=args.half_weights)
+               half_weights=args.half_weights, calibration_batches=args.calibration_batches)
 
 
 def _evaluate(args: argparse.Namespace) -> None:

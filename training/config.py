@@ -206,6 +206,9 @@ class ExportConfig:
     opset: int = 17
     tolerance: float = 1e-4  # max abs difference ONNX Runtime vs PyTorch
     max_total_mb: float = 60.0  # the shipping budget for all exported weights together
+    # BatchNorm running statistics re-averaged over this many fresh training batches with the
+    # final weights (training/network/batchnorm.py); 0 keeps the statistics training kept
+    calibration_batches: int = 64
 
 
 @dataclass(frozen=True)
