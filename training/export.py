@@ -93,8 +93,7 @@ def calibrate_batchnorm(config: TrainConfig, system: TrainSystem, batches: int
     stream = iter(build_dataset(config.data, config.crop, seed=seed))
     size = config.data.batch_size
     data = (collate(list(itertools.islice(stream, size))) for _ in range(batches))
-    seen = recalibrate_batchnorm(system.net, data, lambda net, batch: run_branches(net, batch))
-    system.eval()
+    seen = recalibrate_batchnorm(system.net, data, run_branches)  # leaves the network in eval mode
     log.info("BatchNorm statistics re-averaged over %d batches of %d samples", seen, size)
     return ({"recalibrated": True, "batches": seen, "batch_size": size, "seed": seed},
             collate(list(itertools.islice(stream, 2))))

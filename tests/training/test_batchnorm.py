@@ -31,8 +31,9 @@ def test_running_statistics_become_the_average_over_the_batches() -> None:
     assert recalibrate_batchnorm(net, batches, _run) == 4
 
     with torch.no_grad():
-        features = torch.cat([net[0](b) for b in batches])  # the first layer's input to BatchNorm
-    per_batch_mean = torch.stack([net[0](b).mean((0, 2, 3)) for b in batches]).detach()
+        inputs = [net[0](b) for b in batches]  # what the first BatchNorm layer sees
+    features = torch.cat(inputs)
+    per_batch_mean = torch.stack([x.mean((0, 2, 3)) for x in inputs])
     torch.testing.assert_close(first.running_mean, per_batch_mean.mean(0), atol=1e-5, rtol=1e-5)
     assert torch.all(first.running_var > 0.5 * features.var((0, 2, 3)))
     assert first.momentum == 0.01 and not net.training
