@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--device", choices=("cpu", "cuda"), default=None, help="default: cuda when present")
     train.add_argument("--max-steps", type=int, default=None, help="stop (with a checkpoint) after this step")
     train.add_argument("--no-progress", action="store_true", help="no progress bar (for log files)")
+    train.add_argument("--init-from", type=Path, default=None, metavar="CHECKPOINT",
+                       help="start a new run from this checkpoint's weights (sets run.init_from)")
 
     export = sub.add_parser("export", help="write each branch and the decoder corrective as ONNX + JSON sidecar")
     export.add_argument("--run", type=Path, required=True, help="run folder")
@@ -70,6 +72,8 @@ def _train(args: argparse.Namespace) -> None:
     config = load_config(args.config)
     if args.no_progress:
         config = replace(config, run=replace(config.run, progress=False))
+    if args.init_from is not None:
+        config = replace(config, run=replace(config.run, init_from=str(args.init_from)))
     run = args.run or Path("runs") / config.name
     last = train(config, run, device=args.device, max_steps=args.max_steps)
     log.info("last checkpoint: %s", last)

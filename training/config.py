@@ -199,6 +199,9 @@ class RunConfig:
     keep_checkpoints: int = 3
     progress: bool = True
     ddp_find_unused: bool = False  # True when batches mix sources (a branch may then not run)
+    # a checkpoint whose network and decoder weights start this run (fine-tuning with a new
+    # schedule); the optimizer and the step start afresh. Read only when the run starts.
+    init_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -357,7 +360,7 @@ def resume_differences(saved: dict[str, Any], config: TrainConfig) -> list[str]:
 
 # Keys added after runs had started, left out of the hash while they hold their default, so
 # those runs (and their exported sidecars) keep the hash they were started with.
-HASH_OMITS_DEFAULT = ("data.sources",)
+HASH_OMITS_DEFAULT = ("data.sources", "run.init_from")
 
 
 def config_hash(config: TrainConfig) -> str:

@@ -143,6 +143,19 @@ class Trainer:
             self.reference_decoder = snapshot(self.system.decoder)
             self.reference_decoder.load_state_dict(state["reference_decoder"])
 
+    def initialise_from(self, checkpoint: Path) -> None:
+        """Start from the network and decoder weights of another run's ``checkpoint`` (its
+        architecture must match this config's); the optimizer and the step stay fresh."""
+        if not checkpoint.is_file():
+            raise FileNotFoundError(f"run.init_from: no checkpoint at {checkpoint}")
+        state = load_checkpoint(checkpoint, self.dist.device)
+        try:
+            self.system.net.load_state_dict(state["net"])
+            self.system.decoder.load_state_dict(state["decoder"])
+        except RuntimeError as error:
+            raise ConfigMismatchError(f"run.init_from: {checkpoint} holds another architecture ({error})") from error
+        log.info("initialised from %s (its step %d)", checkpoint, int(state["step"]))
+
     def save(self) -> Path | None:
         if not self.dist.is_main:
             return None
@@ -224,9 +237,12 @@ class Trainer:
         if latest is not None:
             self.restore(load_checkpoint(latest, self.dist.device))
             log.info("resumed from %s at step %d", latest, self.step)
-        elif self.dist.is_main:
-            save_config(config, self.run_dir / "config.yaml")
-            (self.run_dir / "config_hash.txt").write_text(config_hash(config) + "\n")
+        else:
+            if config.run.init_from:
+                self.initialise_from(Path(config.run.init_from))
+            if self.dist.is_main:
+                save_config(config, self.run_dir / "config.yaml")
+                (self.run_dir / "config_hash.txt").write_text(config_hash(config) + "\n")
         end = self.schedule.total_steps if self.max_steps is None else min(self.schedule.total_steps, self.max_steps)
         if self.step >= end:
             log.info("nothing to do: the run is at step %d of %d", self.step, end)

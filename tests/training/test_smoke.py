@@ -4,6 +4,7 @@ evaluate the exported files; and the synthetic samples' ground truth is consiste
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from training.decoder import ShapeDecoder
 from training.evaluate import evaluate_assets
 from training.export import ExportError, export_run
 from training.geometry import pose
-from training.loop import train
+from training.loop import ConfigMismatchError, Trainer, train
 
 pytestmark = [pytest.mark.gl, pytest.mark.slow]
 
@@ -31,6 +32,19 @@ def test_train_resume_export_evaluate(tmp_path, tiny_config) -> None:
     last = train(tiny_config, run, device="cpu")  # resumes at step 4, runs to the end (10)
     assert last == latest_checkpoint(run) and load_checkpoint(last)["step"] == tiny_config.schedule.total_steps
     assert "resumed from" in (run / "train.log").read_text()
+
+    # a new run fine-tuned from the finished one starts from its weights, at step 0
+    finetune = Trainer(replace(tiny_config, run=replace(tiny_config.run, init_from=str(last))), tmp_path / "ft", device="cpu")
+    finetune.initialise_from(last)
+    trained = load_checkpoint(last)
+    for name, value in finetune.system.net.state_dict().items():
+        assert torch.equal(value, trained["net"][name]), name
+    assert finetune.step == 0
+    other = replace(tiny_config, network=replace(tiny_config.network, corrective_rank=tiny_config.network.corrective_rank + 1))
+    with pytest.raises(ConfigMismatchError, match="another architecture"):
+        Trainer(other, tmp_path / "other", device="cpu").initialise_from(last)
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        finetune.initialise_from(tmp_path / "missing.pt")
 
     assets = tmp_path / "assets"
     written = export_run(run, assets)
