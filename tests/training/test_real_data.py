@@ -306,6 +306,7 @@ def test_sources_in_the_configuration(tmp_path) -> None:
         assert config.data.sources == ()
         legacy = to_dict(config)
         del legacy["data"]["sources"]  # the configuration as it was before sources existed
+        del legacy["run"]["init_from"]  # ... and before fine-tuning existed
         text = json.dumps(legacy, sort_keys=True, separators=(",", ":"))
         assert config_hash(config) == hashlib.sha256(text.encode()).hexdigest()[:16]
     config = from_dict(TrainConfig, {"data": {"sources": [
