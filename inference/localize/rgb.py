@@ -25,7 +25,8 @@ import numpy as np
 
 from inference.localize.orientation import angle_of_turns, rotate_quarter, to_source
 from inference.localize.types import Localization, Origin
-from models.crop import FaceCrop
+from models.camera import Intrinsics
+from models.crop import FaceCrop, crop_camera, warp_rgb
 
 __all__ = ["Detection", "DlibHogDetector", "FaceDetector", "RgbLocalizer", "RgbLocalizerConfig"]
 
@@ -90,11 +91,20 @@ class RgbLocalizerConfig:
         synthetic frames (seeds 1000-1019, dlib at 320 px) against training's crops (the
         landmark centroid, 0.26 m): median 1.69 (spread 8 %) and (0.00, 0.05).
     score_scale: the raw score s maps to ``1 / (1 + exp(-s / score_scale))``.
+    confirm_window: :meth:`RgbLocalizer.confirms` looks at a window this many crop sides wide,
+        turned upright by the crop's angle, resampled to ``confirm_pixels`` square (the face
+        box is then ~95 px, above dlib's 80 px minimum, whatever the face's size in the image).
+    confirm_offset: ... and accepts a face whose crop centre lies within this many crop sides
+        of the crop's centre, and whose crop side is within ``confirm_size_ratio`` (either way).
     """
 
     box_to_crop: float = 1.69
     box_shift: tuple[float, float] = (0.0, 0.05)
     score_scale: float = 0.5
+    confirm_window: float = 1.6
+    confirm_pixels: int = 256
+    confirm_offset: float = 0.35
+    confirm_size_ratio: float = 1.6
 
 
 class RgbLocalizer:
@@ -123,6 +133,28 @@ class RgbLocalizer:
                 best = max(found, key=lambda d: d.score)
                 return self._localization(best, turns, width, height)
         return None
+
+    def confirms(self, rgb: np.ndarray, intrinsics: Intrinsics, crop: FaceCrop) -> bool:
+        """Whether a face lies where ``crop`` says: the detector, on an upright window around
+        the crop (see :class:`RgbLocalizerConfig`), finds a face of about the crop's size near
+        its centre. For tracks placed from colour alone, whose network always answers.
+
+        Args:
+            rgb: (H, W, 3) uint8 RGB of the frame ``intrinsics`` describes.
+            crop: the face crop to check, source pixels.
+        """
+        c = self.config
+        window = crop_camera(intrinsics, FaceCrop(crop.centre_x, crop.centre_y, c.confirm_window * crop.size,
+                                                  crop.angle), c.confirm_pixels)
+        side_px = c.confirm_pixels / c.confirm_window  # the crop's side in window pixels
+        middle = (c.confirm_pixels - 1) / 2.0
+        for det in self.detector.detect(warp_rgb(rgb, window)):
+            found = self._localization(det, 0, c.confirm_pixels, c.confirm_pixels).crop
+            offset = math.hypot(found.centre_x - middle, found.centre_y - middle) / side_px
+            ratio = found.size / side_px
+            if offset <= c.confirm_offset and 1.0 / c.confirm_size_ratio <= ratio <= c.confirm_size_ratio:
+                return True
+        return False
 
     def _localization(self, det: Detection, turns: int, width: int, height: int) -> Localization:
         c = self.config

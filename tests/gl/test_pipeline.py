@@ -85,6 +85,31 @@ def test_bad_frames_are_not_found_and_tracking_recovers(pipeline: Pipeline, fram
     assert gt_error_mm(results[-1], jump) < 5.0
 
 
+def test_rgb_mode_lets_go_when_the_face_jumps_out_of_the_crop(pipeline: Pipeline, frames: list[Frame]) -> None:
+    """Colour alone: after a sudden jump the crop shows no face, but the RGB network answers on
+    any crop (before the tracker's detector checks it stayed found, drifting, for good); the
+    checks let go within confirm_every + (confirm_misses - 1) * confirm_retry_every frames."""
+    pipeline.reset()
+    pipeline.set_mode(Mode.RGB)
+    assert pipeline.process(frames[0]).found  # detected with depth
+
+    def shifted(index: int, shift: int) -> Frame:
+        rgb = np.zeros_like(frames[0].rgb)
+        rgb[:, shift:] = frames[0].rgb[:, :rgb.shape[1] - shift]
+        return Frame(index=index, timestamp=index / 30, intrinsics=frames[0].intrinsics, rgb=rgb)
+
+    for i in range(1, 11):  # the face slides 300 pixels to the right: followed
+        assert pipeline.process(shifted(i, 30 * i)).found
+    config = pipeline.tracker.config
+    limit = config.confirm_every + (config.confirm_misses - 1) * config.confirm_retry_every
+    # ... and jumps back (an actor this detector misses in colour: no re-detection either)
+    found = [pipeline.process(shifted(i, 0)).found for i in range(11, 11 + limit + 4)]
+    assert not any(found[limit:]), (found, pipeline.tracker.stats)
+    assert pipeline.tracker.stats.rejected.get("unconfirmed") == 1
+    results = [pipeline.process(frames[1]) for _ in range(2)]  # with depth: detected again
+    assert results[-1].found
+
+
 def test_a_mode_the_frame_cannot_serve_is_a_clear_error(pipeline: Pipeline, frames: list[Frame]) -> None:
     colour_only = Frame(index=0, timestamp=0.0, intrinsics=frames[0].intrinsics, rgb=frames[0].rgb)
     pipeline.set_mode(Mode.DEPTH)

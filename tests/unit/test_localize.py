@@ -201,7 +201,7 @@ def _frame(index: int) -> Frame:
 
 def test_tracker_detects_once_then_follows_and_redetects_when_lost() -> None:
     detector = _BoxDetector()
-    tracker = FaceTracker(rgb=RgbLocalizer(detector), config=TrackerConfig(velocity_damping=0.0))
+    tracker = FaceTracker(rgb=RgbLocalizer(detector), config=TrackerConfig(velocity_damping=0.0, confirm_every=0))
     first = tracker.crop_for(_frame(0), "rgb")
     assert first is not None and first.origin is Origin.RGB and first.crop.angle == 0.0
     # A face moving 4 pixels a frame: followed without the detector.
@@ -238,6 +238,59 @@ def test_tracker_detects_once_then_follows_and_redetects_when_lost() -> None:
     assert (stats.frames, stats.tracked, stats.detections, stats.detected, stats.lost) == (18, 12, 6, 4, 3)
     tracker.reset()
     assert tracker.stats.frames == 0 and not tracker.tracking
+
+
+class _CentredDetector(_BoxDetector):
+    """The face of :class:`_BoxDetector` in a whole frame; in a confirmation window, a face
+    framed the way the window frames the crop it checks (see ``RgbLocalizerConfig``)."""
+
+    def __init__(self, box_side: float = 94.7, offset: float = 0.0) -> None:
+        super().__init__()
+        self.box_side, self.offset = box_side, offset
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        if rgb.shape[:2] == (480, 640):
+            return super().detect(rgb)
+        self.calls += 1
+        middle, half = rgb.shape[1] / 2 + self.offset, self.box_side / 2
+        return [Detection(middle - half, 128 - 0.05 * self.box_side - half, middle + half,
+                          128 - 0.05 * self.box_side + half, 1.0)] if self.present else []
+
+
+def test_colour_tracks_are_confirmed_and_lost_when_the_face_leaves() -> None:
+    detector = _CentredDetector()
+    config = TrackerConfig(velocity_damping=0.0, confirm_every=5, confirm_misses=2, confirm_retry_every=2)
+    tracker = FaceTracker(rgb=RgbLocalizer(detector), config=config)
+    assert tracker.crop_for(_frame(0), "rgb").origin is Origin.RGB
+    tracker.update(_landmarks((320, 245)))
+    for i in range(1, 6):  # the fifth tracked frame is checked: the face is there
+        assert tracker.crop_for(_frame(i), "rgb").origin is Origin.TRACK
+        tracker.update(_landmarks((320, 245)))
+    assert (tracker.stats.confirmations, tracker.stats.unconfirmed, detector.calls) == (1, 0, 2)
+    detector.present = False  # the face left; the network would still answer on the crop
+    for i in range(6, 12):  # checks at 10 (a miss) and 12 (the second: lost)
+        assert tracker.crop_for(_frame(i), "rgb").origin is Origin.TRACK
+        tracker.update(_landmarks((320, 245)))
+    assert tracker.crop_for(_frame(12), "rgb") is None  # lost, and the detector finds nothing
+    assert (tracker.stats.confirmations, tracker.stats.unconfirmed) == (3, 2)
+    assert tracker.stats.rejected == {"unconfirmed": 1}
+    # Depth and RGB-D tracks are not checked this way (the depth agreement is their check).
+    depth_tracker = FaceTracker(rgb=RgbLocalizer(_CentredDetector()), config=config)
+    depth_tracker.crop_for(_frame(0), "rgbd")
+    depth_tracker.update(_landmarks((320, 245)))
+    for i in range(1, 20):
+        depth_tracker.crop_for(_frame(i), "rgbd")
+        depth_tracker.update(_landmarks((320, 245)))
+    assert depth_tracker.stats.confirmations == 0
+
+
+@pytest.mark.parametrize(("box_side", "offset", "confirmed"),
+                         [(94.7, 0.0, True), (94.7, 40.0, True), (94.7, 70.0, False), (40.0, 0.0, False),
+                          (200.0, 0.0, False)])
+def test_confirmation_wants_a_face_of_the_crop_size_at_its_centre(box_side, offset, confirmed) -> None:
+    localizer = RgbLocalizer(_CentredDetector(box_side, offset))
+    crop = crop_from_landmarks(_landmarks((320, 245)))
+    assert localizer.confirms(np.zeros((480, 640, 3), np.uint8), truedepth_intrinsics(), crop) is confirmed
 
 
 def test_tracker_predicts_with_constant_velocity() -> None:
