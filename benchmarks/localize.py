@@ -10,21 +10,17 @@ the "network result" (``crop_for`` plus ``update``, as the pipeline calls them).
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import cv2
 import numpy as np
 
+from benchmarks.real_portrait import PORTRAIT, load_portrait
 from capture.synthetic import SyntheticSource
 from inference.localize import FaceTracker, RgbLocalizer, make_tracker
-from models.camera import Intrinsics
 from models.face_model import load_face_model
 from models.frame import Frame
-
-PORTRAIT = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-truedepth-portrait"
 
 
 def median_ms(run: Callable[[], object], repeats: int = 1) -> float:
@@ -82,9 +78,8 @@ def main() -> None:
     print(f"  depth detection (segment + up + face fit): "
           f"{per_frame_ms(frames, lambda f: depth.locate(f.depth, f.intrinsics)):.2f}")
     if PORTRAIT.is_dir():
-        meta = json.loads((PORTRAIT / "intrinsics.json").read_text())
-        pk = Intrinsics(meta["fx"], meta["fy"], meta["cx"], meta["cy"], meta["width"], meta["height"])
-        pdepth = cv2.imread(str(PORTRAIT / "depth_mm.png"), cv2.IMREAD_UNCHANGED).astype(np.float32) / 1000
+        real = load_portrait()
+        pdepth, pk = real.depth, real.intrinsics
         depth.locate(pdepth, pk)
         print(f"  depth detection, real TrueDepth portrait {pk.width}x{pk.height}: "
               f"{median_ms(lambda: depth.locate(pdepth, pk), 20):.2f}")

@@ -19,25 +19,22 @@ BLAS threads are pinned to one (see ``benchmarks/__init__.py``).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from benchmarks.real_portrait import PORTRAIT, load_portrait
 from capture.synthetic import SyntheticSource
 from inference.refine import DepthRefiner, RefineConfig, TakeRefiner
 from inference.refine.bootstrap import coarse_fit
 from inference.refine.rotation import axis_angle_to_matrix
-from models.camera import Intrinsics
 from models.face_model import REGION_SIZES, FaceModel, load_face_model
 from models.geometry import camera_rotation_to_euler
 from models.metrics import ErrorSummary, fit_error_mm, vertex_error_mm
 
-PORTRAIT = Path(__file__).resolve().parents[2] / "shared" / "data" / "real-truedepth-portrait"
 NARROW = REGION_SIZES["narrow_face"]
 
 
@@ -111,9 +108,8 @@ def synthetic(model: FaceModel, frames: int, seeds: int, config: RefineConfig, r
 
 
 def portrait(model: FaceModel, folder: Path, config: RefineConfig) -> None:
-    meta = json.loads((folder / "intrinsics.json").read_text())
-    camera = Intrinsics(meta["fx"], meta["fy"], meta["cx"], meta["cy"], meta["width"], meta["height"])
-    depth = cv2.imread(str(folder / "depth_mm.png"), cv2.IMREAD_UNCHANGED).astype(np.float32) / 1000.0
+    frame = load_portrait(folder)
+    depth, camera = frame.depth, frame.intrinsics
     begin = time.perf_counter()
     rough = coarse_fit(model, depth, camera, config=config)
     if rough is None:

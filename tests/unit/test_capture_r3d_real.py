@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
@@ -14,21 +11,12 @@ from capture.r3d import R3DSource
 from capture.r3d_writer import R3DWriter
 from models.camera import Intrinsics
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-truedepth-portrait"
-
-pytestmark = pytest.mark.skipif(not (DATA / "rgb.png").exists(),
-                                reason=f"the shared real TrueDepth frame is missing ({DATA})")
-
 
 @pytest.fixture(scope="module")
-def portrait() -> tuple[np.ndarray, np.ndarray, Intrinsics]:
-    rgb = cv2.cvtColor(cv2.imread(str(DATA / "rgb.png"), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
-    depth_mm = cv2.imread(str(DATA / "depth_mm.png"), cv2.IMREAD_UNCHANGED)
-    info = json.loads((DATA / "intrinsics.json").read_text())
-    intrinsics = Intrinsics(fx=info["fx"], fy=info["fy"], cx=info["cx"], cy=info["cy"],
-                            width=info["width"], height=info["height"])
-    assert rgb.shape == (640, 480, 3) and depth_mm.shape == (640, 480) and depth_mm.dtype == np.uint16
-    return rgb, depth_mm.astype(np.float32) / 1000.0, intrinsics
+def portrait(real_portrait) -> tuple[np.ndarray, np.ndarray, Intrinsics]:
+    rgb, depth, intrinsics = real_portrait.rgb, real_portrait.depth, real_portrait.intrinsics
+    assert rgb.shape == (640, 480, 3) and depth.shape == (640, 480) and depth.dtype == np.float32
+    return rgb, depth, intrinsics
 
 
 def test_real_truedepth_frame_round_trip(tmp_path, portrait):

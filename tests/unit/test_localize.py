@@ -3,11 +3,8 @@ crops from landmarks and the tracker's bookkeeping (with a stand-in colour detec
 
 from __future__ import annotations
 
-import json
 import math
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -27,8 +24,6 @@ from models.crop import crop_camera
 from models.frame import Frame
 from models.geometry import head_pose_to_camera
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-truedepth-portrait"
-
 
 @pytest.fixture(scope="module")
 def localizer(face_model) -> DepthLocalizer:
@@ -36,14 +31,8 @@ def localizer(face_model) -> DepthLocalizer:
 
 
 @pytest.fixture(scope="module")
-def portrait() -> tuple[np.ndarray, np.ndarray, Intrinsics]:
-    if not REAL.is_dir():
-        pytest.skip(f"the shared real TrueDepth portrait is missing ({REAL})")
-    meta = json.loads((REAL / "intrinsics.json").read_text())
-    intrinsics = Intrinsics(meta["fx"], meta["fy"], meta["cx"], meta["cy"], meta["width"], meta["height"])
-    depth = cv2.imread(str(REAL / "depth_mm.png"), cv2.IMREAD_UNCHANGED).astype(np.float32) / 1000.0
-    rgb = cv2.cvtColor(cv2.imread(str(REAL / "rgb.png")), cv2.COLOR_BGR2RGB)
-    return rgb, depth, intrinsics
+def portrait(real_portrait) -> tuple[np.ndarray, np.ndarray, Intrinsics]:
+    return real_portrait.rgb, real_portrait.depth, real_portrait.intrinsics
 
 
 def quarter_turn(depth: np.ndarray, intrinsics: Intrinsics, turns: int) -> tuple[np.ndarray, Intrinsics]:

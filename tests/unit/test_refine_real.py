@@ -3,10 +3,6 @@ Apple-filtered depth. The fit must not fall apart; the benchmark prints the figu
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import cv2
 import numpy as np
 import pytest
 
@@ -17,19 +13,10 @@ from models.face_model import FaceModel
 from models.geometry import camera_rotation_to_euler
 from models.metrics import ErrorSummary, fit_error_mm
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-truedepth-portrait"
-
-pytestmark = pytest.mark.skipif(not (DATA / "depth_mm.png").exists(),
-                                reason=f"the shared real TrueDepth frame is missing ({DATA})")
-
 
 @pytest.fixture(scope="module")
-def portrait() -> tuple[np.ndarray, Intrinsics]:
-    depth_mm = cv2.imread(str(DATA / "depth_mm.png"), cv2.IMREAD_UNCHANGED)
-    info = json.loads((DATA / "intrinsics.json").read_text())
-    intrinsics = Intrinsics(fx=info["fx"], fy=info["fy"], cx=info["cx"], cy=info["cy"],
-                            width=info["width"], height=info["height"])
-    return depth_mm.astype(np.float32) / 1000.0, intrinsics
+def portrait(real_portrait) -> tuple[np.ndarray, Intrinsics]:
+    return real_portrait.depth, real_portrait.intrinsics
 
 
 def test_the_face_anchor_is_on_the_head_not_the_shoulders(portrait) -> None:
