@@ -298,6 +298,19 @@ def warp_depth(depth: np.ndarray, camera: CropCamera) -> np.ndarray:
     return _warp(z, camera, cv2.INTER_NEAREST)
 
 
+def _source_window(camera: CropCamera, margin: int = 2) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)``: the source pixels (end exclusive, clipped to the image) that the
+    crop's pixels can sample, with ``margin`` pixels to spare."""
+    s = camera.size
+    corners = camera.crop_to_source_pixels(np.array([[-0.5, -0.5], [s - 0.5, -0.5], [-0.5, s - 0.5],
+                                                     [s - 0.5, s - 0.5]]))
+    lo = np.floor(corners.min(axis=0)).astype(int) - margin
+    hi = np.ceil(corners.max(axis=0)).astype(int) + margin + 1
+    width, height = camera.source.width, camera.source.height
+    return (int(np.clip(lo[0], 0, width)), int(np.clip(lo[1], 0, height)),
+            int(np.clip(hi[0], 0, width)), int(np.clip(hi[1], 0, height)))
+
+
 def warp_xyz(depth: np.ndarray, camera: CropCamera) -> tuple[np.ndarray, np.ndarray]:
     """The crop's XYZ map in the crop camera frame, from a source depth map.
 
@@ -308,9 +321,23 @@ def warp_xyz(depth: np.ndarray, camera: CropCamera) -> tuple[np.ndarray, np.ndar
         ``(xyz, valid)``: (S, S, 3) float32 metres in the crop camera frame, 0 where invalid;
         (S, S) bool.
     """
-    xyz_src, valid_src = depth_to_xyz(depth, camera.source)
-    xyz = _warp(xyz_src, camera, cv2.INTER_NEAREST)
-    valid = _warp(valid_src.view(np.uint8), camera, cv2.INTER_NEAREST).astype(bool)
+    depth = np.asarray(depth)
+    if depth.shape != (camera.source.height, camera.source.width):
+        raise ValueError(f"the depth map is {depth.shape[1]}x{depth.shape[0]} but the crop's source camera is "
+                         f"{camera.source.width}x{camera.source.height}")
+    size = camera.size
+    x0, y0, x1, y1 = _source_window(camera)
+    if x1 <= x0 or y1 <= y0:  # the crop lies wholly outside the image
+        return np.zeros((size, size, 3), np.float32), np.zeros((size, size), bool)
+    # Only the source pixels the crop can reach are back-projected; nearest sampling of the
+    # window with the shifted map picks exactly the pixels it would pick in the whole image.
+    xyz_src, valid_src = depth_to_xyz(depth, camera.source, window=(x0, y0, x1, y1))
+    affine = camera.affine.copy()
+    affine[:, 2] -= (x0, y0)
+    flags = cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    xyz = cv2.warpAffine(xyz_src, affine, (size, size), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    valid = cv2.warpAffine(valid_src.view(np.uint8), affine, (size, size), flags=flags,
+                           borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
     xyz = (xyz.reshape(-1, 3) @ camera.rotation.astype(np.float32)).reshape(xyz.shape)
     xyz[~valid] = 0.0
     return xyz.astype(np.float32, copy=False), valid

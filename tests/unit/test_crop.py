@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import cv2
 import numpy as np
 import pytest
 
@@ -23,7 +24,7 @@ from models.crop import (
     warp_rgb,
     warp_xyz,
 )
-from models.geometry import head_pose_to_camera
+from models.geometry import depth_to_xyz, head_pose_to_camera
 from models.render.sh_lighting import random_sh, shade
 
 # Unequal focal lengths and an off-centre principal point, so a swapped axis shows.
@@ -135,6 +136,24 @@ def test_warped_xyz_points_project_onto_their_own_pixels(crop: FaceCrop) -> None
     scale = crop.size / 64  # source pixels per crop pixel
     error = np.linalg.norm(projected - np.stack([xs, ys], axis=1), axis=1)
     assert error.max() < 0.75 / scale + 1e-3
+
+
+@pytest.mark.parametrize("crop", [*CROPS, FaceCrop(-150.0, 240.0, 200.0, 0.3), FaceCrop(-900.0, -900.0, 200.0, 0.0)])
+def test_warped_xyz_samples_the_same_pixels_as_the_whole_image(crop: FaceCrop) -> None:
+    """Back-projecting only the window the crop reaches changes nothing (also at the border
+    and wholly outside the image)."""
+    depth = np.random.default_rng(1).uniform(0.3, 0.8, (SOURCE.height, SOURCE.width)).astype(np.float32)
+    depth[:, :60] = np.nan
+    camera = crop_camera(SOURCE, crop, 64)
+    whole, whole_valid = depth_to_xyz(depth, SOURCE)
+    flags = cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
+    expected = cv2.warpAffine(whole, camera.affine, (64, 64), flags=flags)
+    expected_valid = cv2.warpAffine(whole_valid.view(np.uint8), camera.affine, (64, 64), flags=flags).astype(bool)
+    expected = (expected.reshape(-1, 3) @ camera.rotation.astype(np.float32)).reshape(expected.shape)
+    expected[~expected_valid] = 0
+    xyz, valid = warp_xyz(depth, camera)
+    np.testing.assert_array_equal(valid, expected_valid)
+    np.testing.assert_array_equal(xyz, expected)
 
 
 def test_rotated_sh_shades_rotated_normals_the_same() -> None:

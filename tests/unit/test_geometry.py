@@ -33,6 +33,18 @@ def test_depth_to_xyz_inverts_projection_and_masks_invalid_pixels() -> None:
     assert depth_to_points(depth, CAMERA).shape == (480 * 640 - 4, 3)
 
 
+def test_depth_to_xyz_window_equals_the_slice_of_the_whole_map() -> None:
+    depth = np.random.default_rng(0).uniform(0.3, 0.8, (480, 640)).astype(np.float32)
+    depth[50:60, 100:110] = np.nan
+    whole, whole_valid = depth_to_xyz(depth, CAMERA)
+    part, part_valid = depth_to_xyz(depth, CAMERA, window=(90, 40, 300, 200))
+    assert part.shape == (160, 210, 3) and part_valid.shape == (160, 210)
+    np.testing.assert_array_equal(part, whole[40:200, 90:300])
+    np.testing.assert_array_equal(part_valid, whole_valid[40:200, 90:300])
+    with pytest.raises(ValueError, match="not inside"):
+        depth_to_xyz(depth, CAMERA, window=(0, 0, 641, 10))
+
+
 def test_depth_to_xyz_rejects_a_grid_of_the_wrong_size() -> None:
     with pytest.raises(ValueError, match="320x240 but the intrinsics are for 640x480"):
         depth_to_xyz(np.ones((240, 320), np.float32), CAMERA)
