@@ -16,6 +16,10 @@ Protocol (paper Sec. IV, network only, no refinement):
   over all frames: mean and median. Depth and RGB-D: in the camera frame. RGB: after a
   similarity (Umeyama) alignment to the ground truth, as the paper does for RGB input;
 * speed: median milliseconds per frame of each branch's ``session.run`` (batch 1);
+* breakdown, to tell pose from shape: the median rotation error (degrees, geodesic) and
+  face-centre error (mm, in the camera frame; for RGB, whose scale is ambiguous, before
+  alignment) of the predicted pose, and the mean vertex error of the predicted shape placed
+  under the true pose (mm);
 * reference rows: the mean face (zero identity and expression) under the true pose, and
   similarity-aligned: what a network that knows nothing about the shape would score.
 """
@@ -63,11 +67,19 @@ class BranchResult:
     frames: int
     ms_per_frame: float
     aligned: bool
+    rotation_error_deg: float = float("nan")
+    centre_error_mm: float = float("nan")
+    shape_error_mm: float = float("nan")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"mean_vertex_error_mm": round(self.mean_mm, 3), "median_vertex_error_mm": round(self.median_mm, 3),
-                "frames": self.frames, "ms_per_frame": round(self.ms_per_frame, 3),
-                "similarity_aligned": self.aligned}
+        out = {"mean_vertex_error_mm": round(self.mean_mm, 3), "median_vertex_error_mm": round(self.median_mm, 3),
+               "frames": self.frames, "ms_per_frame": round(self.ms_per_frame, 3),
+               "similarity_aligned": self.aligned}
+        if not math.isnan(self.shape_error_mm):
+            out |= {"median_rotation_error_deg": round(self.rotation_error_deg, 3),
+                    "median_centre_error_mm": round(self.centre_error_mm, 3),
+                    "shape_error_true_pose_mm": round(self.shape_error_mm, 3)}
+        return out
 
 
 def _layout(sidecar: dict[str, Any]) -> OutputLayout:
@@ -91,6 +103,7 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
     compositor = FaceCompositor(model, camera)
     centre_head = face_centre_in_head(model)
     errors: dict[str, list[np.ndarray]] = {b: [] for b in sidecars}
+    breakdown: dict[str, dict[str, list[float]]] = {b: {"rotation": [], "centre": [], "shape": []} for b in sidecars}
     # Reference: the mean face (no identity, no expression) under the true pose, and aligned.
     mean_face = model.vertices(region="narrow_face").astype(np.float64)
     reference: dict[str, list[np.ndarray]] = {"mean face, true pose": [], "mean face, aligned": []}
@@ -122,7 +135,14 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
                 inputs = prepare_inputs(recipe, camera, crop, rgb=image.rgb, depth=image.depth)
                 feeds = {spec["name"]: getattr(inputs, spec["name"])[None] for spec in sidecar["inputs"]}
                 params = sessions[branch].run(None, feeds)[0][0]
-                vertices = _posed_vertices(params, _layout(sidecar), inputs, recipe, branch, model, decoder)
+                head, rotation, translation = _predicted_head_and_pose(params, _layout(sidecar), inputs, recipe, branch,
+                                                                       model, decoder)
+                vertices = head @ rotation.T + translation
+                parts = breakdown[branch]
+                parts["rotation"].append(_rotation_angle_deg(rotation @ truth.rotation.T))
+                parts["centre"].append(float(np.linalg.norm(rotation @ centre_head + translation - centre)) * 1000.0)
+                under_true_pose = head @ truth.rotation.T + truth.translation
+                parts["shape"].append(float(np.linalg.norm(under_true_pose - gt, axis=1).mean()) * 1000.0)
                 if branch == "rgb":
                     s, r, t = umeyama(vertices, gt)
                     vertices = s * vertices @ r.T + t
@@ -134,8 +154,11 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
                  if name in {spec["name"] for spec in sidecar["inputs"]}}
         timing = time_session(sessions[branch], feeds, runs=config.timing_runs)
         pooled = np.concatenate(errors[branch])
+        parts = breakdown[branch]
         results[branch] = BranchResult(branch, float(pooled.mean()), float(np.median(pooled)),
-                                       len(errors[branch]), timing["median_ms"], branch == "rgb")
+                                       len(errors[branch]), timing["median_ms"], branch == "rgb",
+                                       float(np.median(parts["rotation"])), float(np.median(parts["centre"])),
+                                       float(np.mean(parts["shape"])))
     for name, values in reference.items():
         pooled = np.concatenate(values)
         results[name] = BranchResult(name, float(pooled.mean()), float(np.median(pooled)), len(values), float("nan"),
@@ -151,9 +174,15 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
     return results
 
 
-def _posed_vertices(params: np.ndarray, layout: OutputLayout, inputs: Any, recipe: CropRecipe, branch: str,
-                    model: Any, decoder: Any) -> np.ndarray:
-    """(V, 3) float64 narrow-face vertices in the source camera frame from one parameter vector."""
+def _rotation_angle_deg(rotation: np.ndarray) -> float:
+    """The angle (degrees) of a 3x3 rotation matrix."""
+    return math.degrees(math.acos(float(np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0))))
+
+
+def _predicted_head_and_pose(params: np.ndarray, layout: OutputLayout, inputs: Any, recipe: CropRecipe,
+                             branch: str, model: Any, decoder: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From one parameter vector: the (V, 3) float64 head-frame narrow-face vertices (metres)
+    and the camera-from-head pose in the source camera frame ((3, 3) rotation, (3,) metres)."""
     s = layout.slices()
     identity = params[s["identity"]].astype(np.float32)
     expression = params[s["expression"]].astype(np.float32)
@@ -164,15 +193,20 @@ def _posed_vertices(params: np.ndarray, layout: OutputLayout, inputs: Any, recip
         corrective = decoder.run(None, {"identity": identity[None], "expression": expression[None]})[0][0]
         head += corrective[:NARROW]
     rotation_src, translation_src = inputs.camera.pose_to_source(rotation, translation)
-    return head @ rotation_src.T + translation_src
+    return head, np.asarray(rotation_src, np.float64), np.asarray(translation_src, np.float64)
 
 
 def format_results(results: dict[str, BranchResult]) -> str:
     """A Markdown table; the reference rows (the mean face under the true pose, and aligned)
     show what knowing nothing about the shape scores."""
-    lines = ["| branch | mean mm | median mm | frames | ms/frame | alignment |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| branch | mean mm | median mm | frames | ms/frame | alignment | rotation deg | centre mm "
+             "| shape mm (true pose) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+
+    def cell(value: float, digits: int = 2) -> str:
+        return "-" if math.isnan(value) else f"{value:.{digits}f}"
+
     for r in results.values():
-        ms = "-" if math.isnan(r.ms_per_frame) else f"{r.ms_per_frame:.2f}"
-        lines.append(f"| {r.branch} | {r.mean_mm:.2f} | {r.median_mm:.2f} | {r.frames} | {ms} | "
-                     f"{'similarity' if r.aligned else 'none (camera frame)'} |")
+        lines.append(f"| {r.branch} | {r.mean_mm:.2f} | {r.median_mm:.2f} | {r.frames} | {cell(r.ms_per_frame)} | "
+                     f"{'similarity' if r.aligned else 'none (camera frame)'} | {cell(r.rotation_error_deg)} | "
+                     f"{cell(r.centre_error_mm)} | {cell(r.shape_error_mm)} |")
     return "\n".join(lines)

@@ -75,8 +75,12 @@ def test_train_resume_export_evaluate(tmp_path, tiny_config) -> None:
     for branch in ("rgb", "depth", "rgbd"):
         assert np.isfinite(results[branch].mean_mm) and results[branch].ms_per_frame > 0
     assert 1.0 < results["mean face, aligned"].mean_mm < results["mean face, true pose"].mean_mm < 20.0
+    for branch in ("rgb", "depth", "rgbd"):  # the pose / shape breakdown
+        r = results[branch]
+        assert 0.0 <= r.rotation_error_deg <= 180.0 and r.centre_error_mm >= 0.0 and r.shape_error_mm > 0.0
     evaluation = json.loads((assets / "depth.json").read_text())["evaluation"]
     assert evaluation["frames"] == 1 and "mean face, true pose" in evaluation["reference"]
+    assert {"median_rotation_error_deg", "median_centre_error_mm", "shape_error_true_pose_mm"} <= set(evaluation)
 
 
 def test_cli_reports_bad_input_in_one_line(tmp_path, capsys) -> None:
@@ -138,3 +142,13 @@ def test_rolled_camera_keeps_the_body_below_the_head(face_model) -> None:
         face_pixels.append(int(image.face_mask.sum()))
     assert face_pixels[0] > 500
     assert abs(face_pixels[1] - face_pixels[0]) < 0.05 * face_pixels[0]
+
+
+def test_rotation_error_is_the_geodesic_angle() -> None:
+    from scipy.spatial.transform import Rotation
+
+    from training.evaluate import _rotation_angle_deg
+
+    rotation = Rotation.from_rotvec(np.radians(30.0) * np.array([0.6, 0.0, 0.8])).as_matrix()
+    assert abs(_rotation_angle_deg(rotation) - 30.0) < 1e-9
+    assert _rotation_angle_deg(np.eye(3)) == 0.0
