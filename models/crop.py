@@ -275,12 +275,21 @@ def crop_from_box(x0: float, y0: float, x1: float, y1: float, scale: float = 1.0
     return FaceCrop((x0 + x1) / 2.0, (y0 + y1) / 2.0, scale * max(x1 - x0, y1 - y0), angle)
 
 
-def _warp(image: np.ndarray, camera: CropCamera, interpolation: int) -> np.ndarray:
+def _warp(image: np.ndarray, camera: CropCamera, interpolation: int,
+          origin: tuple[int, int] | None = None) -> np.ndarray:
+    """Sample ``image`` into the crop; ``origin``: the source pixel of the image's top-left
+    corner when the image is a window of the source (then any size is accepted); None: the
+    image is the whole source."""
     size = camera.size
-    if image.shape[:2] != (camera.source.height, camera.source.width):
-        raise ValueError(f"the image is {image.shape[1]}x{image.shape[0]} but the crop's source camera is "
-                         f"{camera.source.width}x{camera.source.height}")
-    return cv2.warpAffine(image, camera.affine, (size, size), flags=interpolation | cv2.WARP_INVERSE_MAP,
+    affine = camera.affine
+    if origin is None:
+        if image.shape[:2] != (camera.source.height, camera.source.width):
+            raise ValueError(f"the image is {image.shape[1]}x{image.shape[0]} but the crop's source camera is "
+                             f"{camera.source.width}x{camera.source.height}")
+    else:
+        affine = affine.copy()
+        affine[:, 2] -= origin
+    return cv2.warpAffine(image, affine, (size, size), flags=interpolation | cv2.WARP_INVERSE_MAP,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
@@ -321,23 +330,15 @@ def warp_xyz(depth: np.ndarray, camera: CropCamera) -> tuple[np.ndarray, np.ndar
         ``(xyz, valid)``: (S, S, 3) float32 metres in the crop camera frame, 0 where invalid;
         (S, S) bool.
     """
-    depth = np.asarray(depth)
-    if depth.shape != (camera.source.height, camera.source.width):
-        raise ValueError(f"the depth map is {depth.shape[1]}x{depth.shape[0]} but the crop's source camera is "
-                         f"{camera.source.width}x{camera.source.height}")
-    size = camera.size
-    x0, y0, x1, y1 = _source_window(camera)
-    if x1 <= x0 or y1 <= y0:  # the crop lies wholly outside the image
-        return np.zeros((size, size, 3), np.float32), np.zeros((size, size), bool)
     # Only the source pixels the crop can reach are back-projected; nearest sampling of the
-    # window with the shifted map picks exactly the pixels it would pick in the whole image.
-    xyz_src, valid_src = depth_to_xyz(depth, camera.source, window=(x0, y0, x1, y1))
-    affine = camera.affine.copy()
-    affine[:, 2] -= (x0, y0)
-    flags = cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP
-    xyz = cv2.warpAffine(xyz_src, affine, (size, size), flags=flags, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    valid = cv2.warpAffine(valid_src.view(np.uint8), affine, (size, size), flags=flags,
-                           borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
+    # window from its origin picks exactly the pixels it would pick in the whole image.
+    window = _source_window(camera)
+    xyz_src, valid_src = depth_to_xyz(depth, camera.source, window=window)
+    if xyz_src.size == 0:  # the crop lies wholly outside the image
+        return np.zeros((camera.size, camera.size, 3), np.float32), np.zeros((camera.size, camera.size), bool)
+    origin = window[:2]
+    xyz = _warp(xyz_src, camera, cv2.INTER_NEAREST, origin)
+    valid = _warp(valid_src.view(np.uint8), camera, cv2.INTER_NEAREST, origin).astype(bool)
     xyz = (xyz.reshape(-1, 3) @ camera.rotation.astype(np.float32)).reshape(xyz.shape)
     xyz[~valid] = 0.0
     return xyz.astype(np.float32, copy=False), valid
