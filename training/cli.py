@@ -1,4 +1,4 @@
-"""``python -m training``: train, export, evaluate (and benchmark backbones).
+"""``python -m training``: train, export, import exported weights, evaluate (and benchmark backbones).
 
 Results are written through ``logging`` to standard output; errors end the command with one
 line on standard error and exit status 2.
@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
                         help="re-average the BatchNorm statistics over N fresh training batches first "
                              "(default: the run's export.calibration_batches; 0 keeps training's)")
 
+    warm = sub.add_parser("import", help="rebuild a checkpoint from exported branches (to continue shipped weights)")
+    warm.add_argument("--assets", type=Path, default=Path("assets"), help="folder with rgb/depth/rgbd.onnx")
+    warm.add_argument("--config", default="lite", help="the configuration whose network the branches fit")
+    warm.add_argument("--out", type=Path, required=True,
+                      help="folder to write checkpoints/step_00000000.pt into (then train --init-from it)")
+    warm.add_argument("--batches", type=int, default=4, help="batches the BatchNorm statistics are measured on")
+
     evaluate = sub.add_parser("evaluate", help="held-out synthetic evaluation through ONNX Runtime")
     evaluate.add_argument("--assets", type=Path, default=Path("assets"), help="folder with the .onnx and .json files")
     evaluate.add_argument("--config", default=None, help="take the evaluation section from this config")
@@ -86,6 +93,14 @@ def _export(args: argparse.Namespace) -> None:
                half_weights=args.half_weights, calibration_batches=args.calibration_batches)
 
 
+def _import(args: argparse.Namespace) -> None:
+    from training.config import load_config
+    from training.warm_start import checkpoint_from_assets
+
+    path = checkpoint_from_assets(load_config(args.config), args.assets, args.out, batches=args.batches)
+    log.info("checkpoint written: %s (train --init-from %s)", path, path)
+
+
 def _evaluate(args: argparse.Namespace) -> None:
     from dataclasses import replace
 
@@ -118,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         stream=sys.stdout)
-    commands = {"train": _train, "export": _export, "evaluate": _evaluate, "benchmark": _benchmark}
+    commands = {"train": _train, "export": _export, "import": _import, "evaluate": _evaluate, "benchmark": _benchmark}
     try:
         commands[args.command](args)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:

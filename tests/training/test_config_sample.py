@@ -23,13 +23,14 @@ from training.data.sample import Sample, collate
 
 def test_shipped_configs_load() -> None:
     names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-    assert names == ["lite", "lite-finetune", "resnet50", "smoke"]
+    assert names == ["lite", "lite-continue", "lite-finetune", "resnet50", "smoke"]
     for name in names:
         assert load_config(name).name == name
     lite = load_config("lite")
     assert (lite.network.backbone, lite.network.width, lite.crop.size) == ("mobilenet_v3_large", 0.75, 128)
-    finetune = load_config("lite-finetune")  # starts from lite weights: same network and crop
-    assert (finetune.network, finetune.crop) == (lite.network, lite.crop)
+    for name in ("lite-finetune", "lite-continue"):  # start from lite weights: same network and crop
+        finetune = load_config(name)
+        assert (finetune.network, finetune.crop) == (lite.network, lite.crop), name
     resnet = load_config("resnet50")
     assert (resnet.network.backbone, resnet.crop.size, resnet.data.batch_size) == ("resnet50", 256, 20)
 
