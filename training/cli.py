@@ -1,4 +1,4 @@
-"""``python -m training``: train, export, import exported weights, evaluate (and benchmark backbones).
+"""``python -m training``: train, export, import exported weights, evaluate, diagnose (and benchmark backbones).
 
 Results are written through ``logging`` to standard output; errors end the command with one
 line on standard error and exit status 2.
@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--frames", type=int, default=None, help="frames per seed")
     evaluate.add_argument("--write", action="store_true", help="write the figures into the sidecars")
 
+    diagnose = sub.add_parser("diagnose", help="face-centre bias and identity learned, on training-distribution samples")
+    diagnose.add_argument("--assets", type=Path, default=Path("assets"), help="folder with the .onnx and .json files")
+    diagnose.add_argument("--config", default=None, help="take the data section from this config (default: defaults)")
+    diagnose.add_argument("--samples", type=int, default=320, help="fresh synthetic samples (default 320)")
+    diagnose.add_argument("--modes", type=int, default=10, help="first identity modes reported (default 10)")
+
     bench = sub.add_parser("benchmark", help="time backbone candidates through ONNX Runtime")
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--runs", type=int, default=50)
@@ -118,6 +124,16 @@ def _evaluate(args: argparse.Namespace) -> None:
     log.info("%s", format_results(results))
 
 
+def _diagnose(args: argparse.Namespace) -> None:
+    from training.config import load_config
+    from training.diagnose import diagnose_assets, format_diagnosis
+
+    data = load_config(args.config).data if args.config else None
+    if args.samples < 8:
+        raise ValueError("diagnose needs at least 8 samples")
+    log.info("%s", format_diagnosis(diagnose_assets(args.assets, data, samples=args.samples, modes=args.modes)))
+
+
 def _benchmark(args: argparse.Namespace) -> None:
     from training.network.benchmark import CANDIDATES, benchmark, format_table
 
@@ -133,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s",
                         stream=sys.stdout)
-    commands = {"train": _train, "export": _export, "import": _import, "evaluate": _evaluate, "benchmark": _benchmark}
+    commands = {"train": _train, "export": _export, "import": _import, "evaluate": _evaluate, "diagnose": _diagnose, "benchmark": _benchmark}
     try:
         commands[args.command](args)
     except (OSError, ValueError, RuntimeError, KeyError) as exc:

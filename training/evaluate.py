@@ -82,12 +82,6 @@ class BranchResult:
         return out
 
 
-def _layout(sidecar: dict[str, Any]) -> OutputLayout:
-    layout = sidecar["outputs"][0]["layout"]
-    size = {name: spec["stop"] - spec["start"] for name, spec in layout.items()}
-    return OutputLayout(identity=size["identity"], expression=size["expression"], albedo=size["albedo"])
-
-
 def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool = False) -> dict[str, BranchResult]:
     """Evaluate every branch found in ``assets`` (see the module doc); optionally write the
     figures into the sidecars' ``evaluation`` entries."""
@@ -135,7 +129,7 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
                 inputs = prepare_inputs(recipe, camera, crop, rgb=image.rgb, depth=image.depth)
                 feeds = {spec["name"]: getattr(inputs, spec["name"])[None] for spec in sidecar["inputs"]}
                 params = sessions[branch].run(None, feeds)[0][0]
-                head, rotation, translation = _predicted_head_and_pose(params, _layout(sidecar), inputs, recipe, branch,
+                head, rotation, translation = _predicted_head_and_pose(params, OutputLayout.from_sidecar(sidecar), inputs, recipe, branch,
                                                                        model, decoder)
                 vertices = head @ rotation.T + translation
                 parts = breakdown[branch]

@@ -44,16 +44,18 @@ def export_module(
     return path
 
 
-def ort_session(path: Path | str, threads: int = 2, providers: Sequence[str] = ("CPUExecutionProvider",)
+def ort_session(path: Path | str | bytes, threads: int = 2, providers: Sequence[str] = ("CPUExecutionProvider",)
                 ) -> ort.InferenceSession:
-    """An ONNX Runtime session with ``threads`` intra-op threads and full graph optimisation."""
+    """An ONNX Runtime session with ``threads`` intra-op threads and full graph optimisation;
+    ``path`` is a file, or a serialized model (bytes)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    return ort.InferenceSession(str(path), sess_options=options, providers=list(providers))
+    model = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(model, sess_options=options, providers=list(providers))
 
 
 def time_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], runs: int = 50,

@@ -30,6 +30,19 @@ def tiny_config():
     return load_config("smoke")
 
 
+@pytest.fixture(scope="session")
+def smoke_assets(tmp_path_factory, tiny_config):
+    """Exported smoke branches after a few training steps (BatchNorm statistics away from their
+    init); renders, so only for tests marked gl."""
+    from training.export import export_run
+    from training.loop import train
+
+    root = tmp_path_factory.mktemp("smoke-assets")
+    train(tiny_config, root / "run", device="cpu", max_steps=3)
+    export_run(root / "run", root / "assets")
+    return root / "assets"
+
+
 def fabricated_sample(model: FaceModel, rng: np.random.Generator, recipe: CropRecipe) -> Sample:
     """A synthetic-like sample whose ground truth is consistent (mesh = posed linear model),
     with random images: enough to run every loss without rendering."""

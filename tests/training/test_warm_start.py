@@ -14,7 +14,6 @@ from models.face_model import load_face_model
 from training.checkpoint import load_checkpoint
 from training.data.sample import collate
 from training.data.sources import build_dataset
-from training.export import export_run
 from training.loop import Trainer, train
 from training.network.model import BRANCHES, BranchModule
 from training.onnx_io import ort_session
@@ -32,12 +31,8 @@ SHIPPED = Path(__file__).resolve().parents[2] / "assets"
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory, tiny_config) -> Path:
-    """Smoke branches after a few training steps (BatchNorm statistics away from their init)."""
-    root = tmp_path_factory.mktemp("warm")
-    train(tiny_config, root / "run", device="cpu", max_steps=3)
-    export_run(root / "run", root / "assets")
-    return root / "assets"
+def exported(smoke_assets) -> Path:
+    return smoke_assets
 
 
 def _batches(config, count: int, seed: int = 5):

@@ -63,3 +63,10 @@ class OutputLayout:
             "lighting": "row-major (9, 3) SH coefficients in the crop camera frame (models.render.sh_lighting)",
         }
         return {name: {"start": s.start, "stop": s.stop, "meaning": notes[name]} for name, s in self.slices().items()}
+
+    @classmethod
+    def from_sidecar(cls, sidecar: dict) -> OutputLayout:
+        """The layout a branch sidecar's ``outputs[0].layout`` (see :meth:`to_dict`) describes."""
+        layout = sidecar["outputs"][0]["layout"]
+        size = {name: spec["stop"] - spec["start"] for name, spec in layout.items()}
+        return cls(identity=size["identity"], expression=size["expression"], albedo=size["albedo"])
