@@ -51,6 +51,8 @@ class BranchDiagnosis:
 
     centre_offset_mm: (3,) mean predicted-minus-true face centre, crop frame, mm;
     along_ray_mm: its mean along the viewing ray (+ = farther from the camera);
+    along_ray_median_mm: the median of that component (the losses are l1-like: a median near
+        zero with a mean away from it is a skewed error, not a shift);
     centre_error_mm: mean length of the offset;
     identity_r2: (modes,) R^2 of the branch's identity output per mode;
     probe_r2: (modes,) held-out R^2 of a ridge regression from the pooled features.
@@ -60,6 +62,7 @@ class BranchDiagnosis:
     samples: int
     centre_offset_mm: np.ndarray
     along_ray_mm: float
+    along_ray_median_mm: float
     centre_error_mm: float
     identity_r2: np.ndarray
     probe_r2: np.ndarray
@@ -130,7 +133,8 @@ def diagnose_assets(assets: Path, data: DataConfig | None = None, samples: int =
     for branch, r in rows.items():
         offsets = np.asarray(r["offset"])
         out[branch] = BranchDiagnosis(
-            branch, len(offsets), offsets.mean(0), float(np.mean(r["ray"])), float(np.linalg.norm(offsets, axis=1).mean()),
+            branch, len(offsets), offsets.mean(0), float(np.mean(r["ray"])), float(np.median(r["ray"])),
+            float(np.linalg.norm(offsets, axis=1).mean()),
             _r2(np.asarray(r["identity"], np.float64)[:, :modes], truth),
             _probe_r2(np.asarray(r["features"], np.float64), truth, ridge))
     return out
@@ -138,12 +142,12 @@ def diagnose_assets(assets: Path, data: DataConfig | None = None, samples: int =
 
 def format_diagnosis(results: dict[str, BranchDiagnosis]) -> str:
     """A Markdown table of :func:`diagnose_assets`' figures."""
-    lines = ["| branch | samples | centre offset mean (x, y, z) mm | along ray mm | centre error mm | "
+    lines = ["| branch | samples | centre offset mean (x, y, z) mm | along ray mean, median mm | centre error mm | "
              "identity R^2 (output), first modes: mean | identity R^2 (linear probe): mean |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in results.values():
         offset = ", ".join(f"{v:+.2f}" for v in r.centre_offset_mm)
-        lines.append(f"| {r.branch} | {r.samples} | {offset} | {r.along_ray_mm:+.2f} | {r.centre_error_mm:.2f} | "
+        lines.append(f"| {r.branch} | {r.samples} | {offset} | {r.along_ray_mm:+.2f}, {r.along_ray_median_mm:+.2f} | {r.centre_error_mm:.2f} | "
                      f"{_modes(r.identity_r2)} | {_modes(r.probe_r2)} |")
     return "\n".join(lines)
 
