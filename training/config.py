@@ -122,6 +122,9 @@ class NetworkConfig:
     head_hidden: int = 256
     corrective_rank: int = 32
     corrective_hidden: int = 128
+    # BatchNorm in eval mode while the encoders train (running statistics, not the batch's):
+    # for fine-tuning, so that training optimises what export ships (see training/README.md).
+    frozen_batchnorm: bool = False
 
 
 @dataclass(frozen=True)
@@ -360,7 +363,7 @@ def resume_differences(saved: dict[str, Any], config: TrainConfig) -> list[str]:
 
 # Keys added after runs had started, left out of the hash while they hold their default, so
 # those runs (and their exported sidecars) keep the hash they were started with.
-HASH_OMITS_DEFAULT = ("data.sources", "run.init_from")
+HASH_OMITS_DEFAULT = ("data.sources", "run.init_from", "network.frozen_batchnorm")
 
 
 def config_hash(config: TrainConfig) -> str:

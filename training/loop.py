@@ -164,7 +164,7 @@ class Trainer:
     # -- phases -------------------------------------------------------------------------------
 
     def _enter_phase(self, phase: Phase) -> None:
-        apply_phase(phase.kind, self.system.net, self.system.decoder)
+        apply_phase(phase.kind, self.system.net, self.system.decoder, self.config.network.frozen_batchnorm)
         if phase.kind == DECODER:
             if self.reference_decoder is None or (self._phase is not None and self._phase != phase):
                 self.reference_decoder = snapshot(self.system.decoder)  # correspondences fixed from here

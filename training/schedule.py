@@ -68,10 +68,18 @@ class AlternatingSchedule:
         return self.phases[-1]
 
 
-def apply_phase(kind: str, network: nn.Module, decoder: nn.Module) -> None:
-    """Freeze and unfreeze for a phase (see the module doc): ``requires_grad`` and train/eval."""
+def apply_phase(kind: str, network: nn.Module, decoder: nn.Module, frozen_batchnorm: bool = False) -> None:
+    """Freeze and unfreeze for a phase (see the module doc): ``requires_grad`` and train/eval.
+
+    ``frozen_batchnorm``: in the encoder phase the network's BatchNorm layers stay in eval mode
+    (they normalise with their running statistics and do not update them; their scale and
+    shift still train), so training optimises the very function export ships."""
     if kind == ENCODER:
         network.requires_grad_(True).train()
+        if frozen_batchnorm:
+            for layer in network.modules():
+                if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+                    layer.eval()
         decoder.requires_grad_(False).eval()
     elif kind == DECODER:
         network.requires_grad_(False).eval()

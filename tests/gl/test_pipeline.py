@@ -105,7 +105,10 @@ def test_rgb_mode_lets_go_when_the_face_jumps_out_of_the_crop(pipeline: Pipeline
     # ... and jumps back (an actor this detector misses in colour: no re-detection either)
     found = [pipeline.process(shifted(i, 0)).found for i in range(11, 11 + limit + 4)]
     assert not any(found[limit:]), (found, pipeline.tracker.stats)
-    assert pipeline.tracker.stats.rejected.get("unconfirmed") == 1
+    # let go once: by the detector's confirmation, or sooner where the network's answer on the
+    # empty crop is itself implausible (which of the two depends on the shipped RGB weights)
+    rejected = pipeline.tracker.stats.rejected
+    assert sum(rejected.values()) == 1 and set(rejected) <= {"unconfirmed", "no result"}, rejected
     results = [pipeline.process(frames[1]) for _ in range(2)]  # with depth: detected again
     assert results[-1].found
 

@@ -14,7 +14,7 @@ from training.schedule import (
     learning_rate_factor,
     snapshot,
 )
-from training.system import build_system
+from training.system import build_system, run_branches
 
 
 def test_phases_alternate_for_the_configured_rounds() -> None:
@@ -78,3 +78,33 @@ def test_a_step_changes_exactly_what_the_phase_trains(phase, tiny_config, tiny_b
         assert net_changed == set()  # weights and BatchNorm statistics untouched
         assert decoder_changed == {n for n, _ in system.decoder.named_parameters()}
         assert not any(p.requires_grad for p in reference.parameters())
+
+
+def test_frozen_batchnorm_trains_weights_but_keeps_the_statistics(tiny_config, tiny_batch, face_model) -> None:
+    """network.frozen_batchnorm: the encoder phase normalises with the running statistics
+    (eval mode) and leaves them as they are; every weight, BatchNorm scale and shift included,
+    still trains, and the network computes what the eval-mode network computes."""
+    torch.manual_seed(0)
+    system = build_system(tiny_config, face_model)
+    apply_phase(ENCODER, system.net, system.decoder, frozen_batchnorm=True)
+    norms = [m for m in system.net.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert norms and system.net.training and not any(m.training for m in norms)
+    others = [m for m in system.net.modules() if not isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    assert all(m.training for m in others)
+    statistics = {k: v for k, v in _params(system.net).items() if "running_" in k or "num_batches" in k}
+    optimizer = torch.optim.AdamW(system.parameters(), lr=1e-3)
+    net_before = _params(system.net)
+    with torch.no_grad():
+        frozen = run_branches(system.net, tiny_batch)
+        system.net.eval()
+        evaluated = run_branches(system.net, tiny_batch)
+        apply_phase(ENCODER, system.net, system.decoder, frozen_batchnorm=True)
+    for branch, (params, _) in frozen.items():
+        assert torch.allclose(params, evaluated[branch][0], atol=1e-6), branch
+    loss, _ = system(tiny_batch, ENCODER, None, with_colour=False)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    changed = _changed(net_before, system.net)
+    assert not (changed & set(statistics))
+    assert {n for n, _ in system.net.named_parameters()} <= changed
