@@ -307,6 +307,7 @@ def test_sources_in_the_configuration(tmp_path) -> None:
         legacy = to_dict(config)
         del legacy["data"]["sources"]  # the configuration as it was before sources existed
         del legacy["run"]["init_from"]  # ... and before fine-tuning existed
+        del legacy["network"]["frozen_batchnorm"]  # ... and before frozen BatchNorm existed
         text = json.dumps(legacy, sort_keys=True, separators=(",", ":"))
         assert config_hash(config) == hashlib.sha256(text.encode()).hexdigest()[:16]
     config = from_dict(TrainConfig, {"data": {"sources": [
