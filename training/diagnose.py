@@ -35,7 +35,7 @@ from training.data.sources import build_dataset
 from training.data.synthetic import face_centre_in_head
 from training.network.layout import OutputLayout
 from training.network.model import BRANCHES
-from training.onnx_io import ort_session
+from training.onnx_io import load_onnx, ort_session
 
 __all__ = ["BranchDiagnosis", "diagnose_assets", "format_diagnosis"]
 
@@ -70,7 +70,7 @@ class BranchDiagnosis:
 
 def _with_features(path: Path) -> bytes:
     """The ONNX graph at ``path`` with the head's pooled input features as a second output."""
-    model = onnx.load(str(path))
+    model = load_onnx(path)
     heads = [n for n in model.graph.node if n.op_type == "Gemm" and n.input[1].endswith("mlp.0.weight")]
     if len(heads) != 1:
         raise ValueError(f"{path.name}: cannot find the head's first layer (a Gemm on *mlp.0.weight)")
@@ -105,6 +105,7 @@ def diagnose_assets(assets: Path, data: DataConfig | None = None, samples: int =
     if len({r.to_dict()["size"] for r in recipes.values()}) != 1:
         raise ValueError("the branches take different crop sizes")
     recipe = next(iter(recipes.values()))
+    slices = {b: OutputLayout.from_sidecar(s).slices() for b, s in sidecars.items()}
     sessions = {b: ort_session(_with_features(assets / s["onnx"]), threads=1) for b, s in sidecars.items()}
     centre_head = face_centre_in_head(load_face_model())
     stream = build_dataset(data or DataConfig(), recipe, seed=DIAGNOSIS_SEED)
@@ -118,7 +119,7 @@ def diagnose_assets(assets: Path, data: DataConfig | None = None, samples: int =
             sidecar = sidecars[branch]
             feeds = {spec["name"]: getattr(sample, spec["name"])[None] for spec in sidecar["inputs"]}
             params, features = session.run(None, feeds)
-            s = OutputLayout.from_sidecar(sidecar).slices()
+            s = slices[branch]
             p = params[0]
             anchor = sample.rgb_anchor if sidecar["translation_anchor"] == "rgb_anchor" else sample.xyz_anchor
             rotation = p[s["rotation"]].reshape(3, 3)

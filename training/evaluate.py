@@ -90,6 +90,8 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
     if not sidecars:
         raise FileNotFoundError(f"no branch sidecars (rgb.json, depth.json, rgbd.json) in {assets}")
     sessions = {b: ort_session(assets / s["onnx"], threads=config.threads) for b, s in sidecars.items()}
+    recipes = {b: CropRecipe.from_dict(s["normalization"]) for b, s in sidecars.items()}
+    layouts = {b: OutputLayout.from_sidecar(s) for b, s in sidecars.items()}
     decoder = ort_session(assets / "decoder.onnx", threads=config.threads) if (assets / "decoder.json").exists() \
         else None
     model = load_face_model()
@@ -121,7 +123,7 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
             s, r, t = umeyama(mean_face, gt)
             reference["mean face, aligned"].append(np.linalg.norm(s * mean_face @ r.T + t - gt, axis=1) * 1000.0)
             for branch, sidecar in sidecars.items():
-                recipe = CropRecipe.from_dict(sidecar["normalization"])
+                recipe = recipes[branch]
                 extent = recipe.metric_extent_m * math.exp(jitter.normal(0, config.crop_scale_jitter))
                 crop = crop_from_point(camera, centre, extent, angle)
                 shift = jitter.normal(0, config.crop_centre_jitter * crop.size, 2)
@@ -129,7 +131,7 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
                 inputs = prepare_inputs(recipe, camera, crop, rgb=image.rgb, depth=image.depth)
                 feeds = {spec["name"]: getattr(inputs, spec["name"])[None] for spec in sidecar["inputs"]}
                 params = sessions[branch].run(None, feeds)[0][0]
-                head, rotation, translation = _predicted_head_and_pose(params, OutputLayout.from_sidecar(sidecar), inputs, recipe, branch,
+                head, rotation, translation = _predicted_head_and_pose(params, layouts[branch], inputs, recipe, branch,
                                                                        model, decoder)
                 vertices = head @ rotation.T + translation
                 parts = breakdown[branch]

@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
+import onnxruntime.capi.onnxruntime_pybind11_state as _ort_errors
 import torch
+from google.protobuf.message import DecodeError
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["export_module", "max_abs_difference", "ort_session", "store_weights_as_float16", "time_session"]
+__all__ = ["export_module", "load_onnx", "max_abs_difference", "ort_session", "store_weights_as_float16", "time_session"]
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,11 @@ def ort_session(path: Path | str | bytes, threads: int = 2, providers: Sequence[
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
     model = path if isinstance(path, bytes) else str(path)
-    return ort.InferenceSession(model, sess_options=options, providers=list(providers))
+    try:
+        return ort.InferenceSession(model, sess_options=options, providers=list(providers))
+    except (_ort_errors.InvalidProtobuf, _ort_errors.InvalidGraph, _ort_errors.NoSuchFile) as error:
+        name = "the serialized model" if isinstance(path, bytes) else str(path)
+        raise ValueError(f"{name} is not a readable ONNX model (truncated or corrupt: {error})") from error
 
 
 def time_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], runs: int = 50,
@@ -71,6 +77,17 @@ def time_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], ru
     t = np.asarray(times)
     return {"median_ms": float(np.median(t)), "p10_ms": float(np.percentile(t, 10)),
             "p90_ms": float(np.percentile(t, 90))}
+
+
+def load_onnx(path: Path) -> onnx.ModelProto:
+    """The ONNX model in ``path``; a missing file is FileNotFoundError, an unreadable one
+    (truncated, corrupt, not ONNX) ValueError naming the file."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no {path}")
+    try:
+        return onnx.load(str(path))
+    except DecodeError as error:
+        raise ValueError(f"{path} is not a readable ONNX model (truncated or corrupt: {error})") from error
 
 
 def max_abs_difference(a: np.ndarray, b: np.ndarray) -> float:

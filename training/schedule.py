@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from training.config import OptimConfig, ScheduleConfig
+from training.network.batchnorm import batchnorm_layers
 
 __all__ = ["ENCODER", "DECODER", "AlternatingSchedule", "Phase", "apply_phase", "learning_rate_factor", "snapshot"]
 
@@ -77,9 +78,8 @@ def apply_phase(kind: str, network: nn.Module, decoder: nn.Module, frozen_batchn
     if kind == ENCODER:
         network.requires_grad_(True).train()
         if frozen_batchnorm:
-            for layer in network.modules():
-                if isinstance(layer, nn.modules.batchnorm._BatchNorm):
-                    layer.eval()
+            for layer in batchnorm_layers(network):
+                layer.eval()
         decoder.requires_grad_(False).eval()
     elif kind == DECODER:
         network.requires_grad_(False).eval()

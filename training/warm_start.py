@@ -41,8 +41,8 @@ from training.config import TrainConfig, config_hash, to_dict
 from training.data.sample import Batch, collate
 from training.data.sources import build_dataset
 from training.network.model import BRANCHES, BranchModule, ThreeBranchNet
-from training.onnx_io import ort_session
-from training.system import TrainSystem, build_system
+from training.onnx_io import load_onnx, max_abs_difference, ort_session
+from training.system import TrainSystem, build_system, run_branches
 
 __all__ = ["WarmStartError", "checkpoint_from_assets", "load_branch_weights"]
 
@@ -73,7 +73,7 @@ def _initializers(model: onnx.ModelProto) -> dict[str, np.ndarray]:
 
 def _onnx_layers(path: Path) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
     """(op type, weight, bias or None) of every Conv and Gemm node, in graph order."""
-    model = onnx.load(str(path))
+    model = load_onnx(path)
     values = _initializers(model)
     layers = []
     for node in model.graph.node:
@@ -130,8 +130,6 @@ def load_branch_weights(net: ThreeBranchNet, assets: Path, size: int) -> list[nn
     example = {"rgb": torch.zeros(1, 3, size, size), "xyz": torch.zeros(1, 4, size, size)}
     for branch in BRANCHES:
         path = assets / f"{branch}.onnx"
-        if not path.is_file():
-            raise FileNotFoundError(f"no {path}")
         module = BranchModule(net, branch).eval()
         called = _called_layers(module, [example[name] for name in module.input_names()])
         layers = _onnx_layers(path)
@@ -206,7 +204,7 @@ def _parity(net: ThreeBranchNet, assets: Path, batch: Batch) -> dict[str, float]
             expected = module(*[inputs[name] for name in names]).numpy()
         got = ort_session(assets / f"{branch}.onnx", threads=1).run(
             None, {name: inputs[name].numpy() for name in names})[0]
-        differences[branch] = float(np.abs(got - expected).max())
+        differences[branch] = max_abs_difference(got, expected)
     return differences
 
 
@@ -218,8 +216,6 @@ def checkpoint_from_assets(config: TrainConfig, assets: Path, out_dir: Path, bat
     ``batches``: batches of the config's data the BatchNorm statistics are measured on.
     Raises :class:`WarmStartError` when the graphs do not fit the network or disagree with it.
     """
-    from training.system import run_branches
-
     system: TrainSystem = build_system(config, load_face_model())
     net = system.net.to(memory_format=torch.contiguous_format)
     norms = load_branch_weights(net, Path(assets), config.crop.size)
@@ -227,11 +223,9 @@ def checkpoint_from_assets(config: TrainConfig, assets: Path, out_dir: Path, bat
     size = config.data.batch_size
     data = [collate(list(itertools.islice(stream, size))) for _ in range(batches + 1)]
     check = data.pop()
-    before = _parity(net, Path(assets), check)
     _restore_batch_statistics(net, norms, data, run_branches)
     after = _parity(net, Path(assets), check)
-    log.info("imported %s: eval-mode difference from ONNX Runtime %s (after restoring BatchNorm statistics %s)",
-             assets, _format(before), _format(after))
+    log.info("imported %s: eval-mode difference from ONNX Runtime %s", assets, _format(after))
     worst = max(after.values())
     if not worst <= tolerance:
         raise WarmStartError(f"the imported network differs from {assets}'s graphs by {worst:.3g} "

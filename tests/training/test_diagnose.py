@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import onnx
 import pytest
@@ -23,7 +25,7 @@ def test_r2_and_the_linear_probe_tell_information_from_noise() -> None:
 
 @pytest.mark.gl
 @pytest.mark.slow
-def test_diagnose_reports_every_branch(smoke_assets, tiny_config, caplog) -> None:
+def test_diagnose_reports_every_branch(tmp_path, smoke_assets, tiny_config, caplog, capsys) -> None:
     graph = _with_features(smoke_assets / "depth.onnx")
     outputs = ort_session(graph, threads=1).get_outputs()
     assert [o.name for o in outputs][0] == "params" and len(outputs) == 2
@@ -42,3 +44,8 @@ def test_diagnose_reports_every_branch(smoke_assets, tiny_config, caplog) -> Non
     assert main(["diagnose", "--assets", str(smoke_assets), "--config", "smoke", "--samples", "12", "--modes", "3"]) == 0
     assert "| rgbd | 12 |" in caplog.text
     assert main(["diagnose", "--assets", str(smoke_assets / "missing")]) == 2
+    truncated = tmp_path / "truncated"
+    shutil.copytree(smoke_assets, truncated)
+    (truncated / "rgb.onnx").write_bytes((smoke_assets / "rgb.onnx").read_bytes()[:5000])
+    assert main(["diagnose", "--assets", str(truncated)]) == 2
+    assert "rgb.onnx is not a readable ONNX model" in capsys.readouterr().err

@@ -4,6 +4,7 @@ evaluate the exported files; and the synthetic samples' ground truth is consiste
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -83,11 +84,16 @@ def test_train_resume_export_evaluate(tmp_path, tiny_config) -> None:
     assert {"median_rotation_error_deg", "median_centre_error_mm", "shape_error_true_pose_mm"} <= set(evaluation)
 
 
-def test_cli_reports_bad_input_in_one_line(tmp_path, capsys) -> None:
+def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, smoke_assets) -> None:
     assert main(["export", "--run", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     assert main(["evaluate", "--assets", str(tmp_path), "--seeds", "3"]) == 2
+    truncated = tmp_path / "truncated"
+    shutil.copytree(smoke_assets, truncated)
+    (truncated / "rgbd.onnx").write_bytes((smoke_assets / "rgbd.onnx").read_bytes()[:5000])
+    assert main(["evaluate", "--assets", str(truncated)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "no checkpoint" in err[0] and "1000 or more" in err[1]
+    assert len(err) == 3 and "no checkpoint" in err[0] and "1000 or more" in err[1]
+    assert "rgbd.onnx is not a readable ONNX model" in err[2]
 
 
 def test_synthetic_samples_are_consistent(tiny_config, face_model) -> None:
