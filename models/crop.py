@@ -45,6 +45,7 @@ __all__ = [
     "FaceCrop",
     "angle_from_up",
     "crop_camera",
+    "crop_camera_vector",
     "crop_from_box",
     "crop_from_depth",
     "crop_from_point",
@@ -517,6 +518,15 @@ class CropInputs:
     rgb_anchor: np.ndarray
     xyz_anchor: np.ndarray | None
 
+    @property
+    def crop_camera(self) -> np.ndarray | None:
+        """(7,) float32 network input of branches that read their XYZ back at their own
+        estimate (:func:`crop_camera_vector`); None without depth."""
+        if self.xyz_anchor is None:
+            return None
+        k = self.camera.intrinsics
+        return crop_camera_vector(np.array([k.fx, k.fy, k.cx, k.cy]), self.xyz_anchor)
+
     def anchor(self, branch: str) -> np.ndarray:
         """The anchor the ``branch`` (``rgb``, ``depth`` or ``rgbd``) translation is relative to."""
         if branch == "rgb":
@@ -524,6 +534,12 @@ class CropInputs:
         if self.xyz_anchor is None:
             raise ValueError(f"the {branch} branch needs depth input")
         return self.xyz_anchor
+
+
+def crop_camera_vector(intrinsics: np.ndarray, xyz_anchor: np.ndarray) -> np.ndarray:
+    """(..., 7) float32 ``crop_camera`` input: the crop's ``fx, fy, cx, cy`` (crop pixels, (..., 4))
+    then the XYZ anchor (metres, crop frame, (..., 3))."""
+    return np.concatenate([np.asarray(intrinsics, np.float32), np.asarray(xyz_anchor, np.float32)], axis=-1)
 
 
 def prepare_inputs(

@@ -125,6 +125,14 @@ class NetworkConfig:
     # BatchNorm in eval mode while the encoders train (running statistics, not the batch's):
     # for fine-tuning, so that training optimises what export ships (see training/README.md).
     frozen_batchnorm: bool = False
+    # mesh-aligned feedback on the depth-input branches (training/network/aligned.py): narrow-face
+    # vertices sampled (0: none), refinement steps, and the width of each step's MLP
+    aligned_vertices: int = 0
+    aligned_iterations: int = 2
+    aligned_hidden: int = 512
+    # parameter-name prefixes that train in the encoder phase (empty: the whole network); the
+    # rest stays frozen in eval mode, e.g. ["aligned."] trains only the mesh-aligned steps
+    trainable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -363,7 +371,8 @@ def resume_differences(saved: dict[str, Any], config: TrainConfig) -> list[str]:
 
 # Keys added after runs had started, left out of the hash while they hold their default, so
 # those runs (and their exported sidecars) keep the hash they were started with.
-HASH_OMITS_DEFAULT = ("data.sources", "run.init_from", "network.frozen_batchnorm")
+HASH_OMITS_DEFAULT = ("data.sources", "run.init_from", "network.frozen_batchnorm", "network.aligned_vertices",
+                      "network.aligned_iterations", "network.aligned_hidden", "network.trainable")
 
 
 def config_hash(config: TrainConfig) -> str:

@@ -71,9 +71,10 @@ class BranchDiagnosis:
 def _with_features(path: Path) -> bytes:
     """The ONNX graph at ``path`` with the head's pooled input features as a second output."""
     model = load_onnx(path)
-    heads = [n for n in model.graph.node if n.op_type == "Gemm" and n.input[1].endswith("mlp.0.weight")]
+    heads = [n for n in model.graph.node if n.op_type == "Gemm" and "heads." in n.input[1]
+             and n.input[1].endswith("mlp.0.weight")]
     if len(heads) != 1:
-        raise ValueError(f"{path.name}: cannot find the head's first layer (a Gemm on *mlp.0.weight)")
+        raise ValueError(f"{path.name}: cannot find the head's first layer (a Gemm on *heads.*.mlp.0.weight)")
     features = onnx.helper.make_tensor_value_info(heads[0].input[0], onnx.TensorProto.FLOAT, None)
     model.graph.output.append(features)
     return model.SerializeToString()

@@ -46,6 +46,7 @@ from training.config import TrainConfig, config_hash, from_dict
 from training.data.sample import Batch, collate
 from training.data.sources import build_dataset
 from training.decoder import FACE, CorrectiveModule
+from training.network.aligned import typical_crop_camera
 from training.network.batchnorm import recalibrate_batchnorm
 from training.network.model import BRANCHES, BranchModule
 from training.onnx_io import export_module, max_abs_difference, ort_session, store_weights_as_float16
@@ -135,6 +136,11 @@ def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, tor
     if not difference <= allowed:
         raise ExportError(f"{name}: ONNX Runtime differs from PyTorch by {difference:.3g} > {allowed:.2g} "
                           f"(tolerance {tolerance:.1g} x largest output {scale:.3g})")
+    if len(expected) > 1:  # the graph was traced on this batch: one item checks the batch axis is free
+        single = ort_session(path, threads=2).run(None, {k: v[:1] for k, v in feeds.items()})[0]
+        if single.shape != expected[:1].shape or not max_abs_difference(single, expected[:1]) <= allowed:
+            raise ExportError(f"{name}: the ONNX graph does not run on a batch of one like on a batch of "
+                              f"{len(expected)} (a size fixed at export)")
     parity: dict[str, Any] = {"max_abs_difference": difference, "tolerance": tolerance, "largest_output": scale,
                               "weights": "float32"}
     if not half_weights:
@@ -172,10 +178,12 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
     generator = torch.Generator().manual_seed(seed)
     if example is not None and example.get("rgb") is not None and example.get("xyz") is not None:
         rgb, xyz = example.get("rgb"), example.get("xyz")  # parity on inputs like the real ones
+        camera = example.crop_camera()
     else:
         rgb = torch.randn(2, 3, size, size, generator=generator)
         xyz = torch.randn(2, 4, size, size, generator=generator)
         xyz[:, 3] = (xyz[:, 3] > 0).float()
+        camera = typical_crop_camera(size, 2)
     layout = system.objective.layout
     common = {
         "format": SIDECAR_FORMAT,
@@ -184,6 +192,8 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
             "config": config.name, "config_hash": state.get("config_hash", config_hash(config)),
             "step": int(state["step"]),
             "backbone": config.network.backbone, "width": config.network.width,
+            "aligned_vertices": config.network.aligned_vertices,
+            "aligned_iterations": config.network.aligned_iterations if config.network.aligned_vertices else 0,
             "checkpoint": Path(state["path"]).name,
             "batchnorm": batchnorm,
         },
@@ -192,7 +202,7 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
     written: dict[str, Path] = {}
     for branch in BRANCHES:
         module = BranchModule(system.net, branch).eval()
-        inputs = {name: {"rgb": rgb, "xyz": xyz}[name] for name in module.input_names()}
+        inputs = {name: {"rgb": rgb, "xyz": xyz, "crop_camera": camera}[name] for name in module.input_names()}
         path = export_module(module, list(inputs.values()), out / f"{branch}.onnx", list(inputs), ["params"],
                              config.export.opset)
         parity = _check(branch, path, module, inputs, tolerance, half_weights)
@@ -201,6 +211,9 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
                     "meaning": "normalised colour crop (normalization.formulas.rgb)"},
             "xyz": {"name": "xyz", "shape": ["batch", 4, size, size], "dtype": "float32",
                     "meaning": "normalised crop-frame XYZ and validity (normalization.formulas.xyz)"},
+            "crop_camera": {"name": "crop_camera", "shape": ["batch", 7], "dtype": "float32",
+                            "meaning": "crop intrinsics fx, fy, cx, cy (crop pixels) then the XYZ anchor "
+                                       "(metres, crop frame): models.crop.crop_camera_vector"},
         }
         _write_json(out / f"{branch}.json", {
             **common,
@@ -258,4 +271,5 @@ def random_inputs(size: int, seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     return {"rgb": rng.standard_normal((1, 3, size, size)).astype(np.float32),
             "xyz": np.concatenate([rng.standard_normal((1, 3, size, size)),
-                                   (rng.random((1, 1, size, size)) > 0.2)], axis=1).astype(np.float32)}
+                                   (rng.random((1, 1, size, size)) > 0.2)], axis=1).astype(np.float32),
+            "crop_camera": typical_crop_camera(size, 1).numpy()}

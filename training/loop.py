@@ -79,6 +79,10 @@ class _StopFlag:
             signal.signal(sig, handler)
 
 
+# parts of the network a run may add to an init_from checkpoint that lacks them
+INIT_FRESH_PREFIXES = ("aligned.",)
+
+
 def _add_file_log(run_dir: Path) -> logging.Handler:
     handler = logging.FileHandler(run_dir / "train.log")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -150,11 +154,18 @@ class Trainer:
             raise FileNotFoundError(f"run.init_from: no checkpoint at {checkpoint}")
         state = load_checkpoint(checkpoint, self.dist.device)
         try:
-            self.system.net.load_state_dict(state["net"])
+            missing, unexpected = self.system.net.load_state_dict(state["net"], strict=False)
             self.system.decoder.load_state_dict(state["decoder"])
         except RuntimeError as error:
             raise ConfigMismatchError(f"run.init_from: {checkpoint} holds another architecture ({error})") from error
-        log.info("initialised from %s (its step %d)", checkpoint, int(state["step"]))
+        # a checkpoint from before the mesh-aligned steps: they start as initialised (zero
+        # corrections, so the run starts from exactly the checkpoint's function)
+        fresh = [k for k in missing if k.startswith(INIT_FRESH_PREFIXES)]
+        if unexpected or len(fresh) != len(missing):
+            raise ConfigMismatchError(f"run.init_from: {checkpoint} holds another architecture (missing "
+                                      f"{sorted(set(missing) - set(fresh))[:5]}, unexpected {sorted(unexpected)[:5]})")
+        log.info("initialised from %s (its step %d)%s", checkpoint, int(state["step"]),
+                 f"; {len(fresh)} tensors of the mesh-aligned steps start fresh" if fresh else "")
 
     def save(self) -> Path | None:
         if not self.dist.is_main:
@@ -164,7 +175,8 @@ class Trainer:
     # -- phases -------------------------------------------------------------------------------
 
     def _enter_phase(self, phase: Phase) -> None:
-        apply_phase(phase.kind, self.system.net, self.system.decoder, self.config.network.frozen_batchnorm)
+        apply_phase(phase.kind, self.system.net, self.system.decoder, self.config.network.frozen_batchnorm,
+                    self.config.network.trainable)
         if phase.kind == DECODER:
             if self.reference_decoder is None or (self._phase is not None and self._phase != phase):
                 self.reference_decoder = snapshot(self.system.decoder)  # correspondences fixed from here

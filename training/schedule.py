@@ -69,14 +69,19 @@ class AlternatingSchedule:
         return self.phases[-1]
 
 
-def apply_phase(kind: str, network: nn.Module, decoder: nn.Module, frozen_batchnorm: bool = False) -> None:
+def apply_phase(kind: str, network: nn.Module, decoder: nn.Module, frozen_batchnorm: bool = False,
+                trainable: tuple[str, ...] = ()) -> None:
     """Freeze and unfreeze for a phase (see the module doc): ``requires_grad`` and train/eval.
 
     ``frozen_batchnorm``: in the encoder phase the network's BatchNorm layers stay in eval mode
     (they normalise with their running statistics and do not update them; their scale and
-    shift still train), so training optimises the very function export ships."""
+    shift still train), so training optimises the very function export ships.
+    ``trainable``: parameter-name prefixes that train in the encoder phase (empty: all); every
+    other part of the network is frozen and in eval mode."""
     if kind == ENCODER:
         network.requires_grad_(True).train()
+        if trainable:
+            _train_only(network, trainable)
         if frozen_batchnorm:
             for layer in batchnorm_layers(network):
                 layer.eval()
@@ -86,6 +91,20 @@ def apply_phase(kind: str, network: nn.Module, decoder: nn.Module, frozen_batchn
         decoder.requires_grad_(True).train()
     else:
         raise ValueError(f"unknown phase {kind!r}")
+
+
+def _train_only(network: nn.Module, prefixes: tuple[str, ...]) -> None:
+    """Freeze every parameter of ``network`` whose name does not start with one of ``prefixes``,
+    and put every module outside them in eval mode."""
+    parameters = dict(network.named_parameters())
+    if not any(name.startswith(prefixes) for name in parameters):
+        raise ValueError(f"network.trainable {list(prefixes)} names no parameter of the network")
+    for name, parameter in parameters.items():
+        parameter.requires_grad_(name.startswith(prefixes))
+    network.eval()
+    for name, module in network.named_modules():
+        if name and f"{name}.".startswith(prefixes):
+            module.train()
 
 
 def snapshot(decoder: nn.Module) -> nn.Module:

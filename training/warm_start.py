@@ -40,6 +40,7 @@ from training.checkpoint import save_checkpoint
 from training.config import TrainConfig, config_hash, to_dict
 from training.data.sample import Batch, collate
 from training.data.sources import build_dataset
+from training.network.aligned import typical_crop_camera
 from training.network.model import BRANCHES, BranchModule, ThreeBranchNet
 from training.onnx_io import load_onnx, max_abs_difference, ort_session
 from training.system import TrainSystem, build_system, run_branches
@@ -50,8 +51,8 @@ log = logging.getLogger(__name__)
 
 # Modules each branch file supplies (the others it holds are shared and come from an earlier one).
 _OWNED = {"rgb": ("rgb_early.", "rgb_late.", "heads.rgb."),
-          "depth": ("xyz_early.", "xyz_late.", "heads.depth."),
-          "rgbd": ("rgbd_fuse.", "rgbd_late.", "heads.rgbd.")}
+          "depth": ("xyz_early.", "xyz_late.", "heads.depth.", "aligned.depth."),
+          "rgbd": ("rgbd_fuse.", "rgbd_late.", "heads.rgbd.", "aligned.rgbd.")}
 _ONNX_LAYERS = {"Conv": nn.Conv2d, "Gemm": nn.Linear}
 # Eval-mode torch vs ONNX Runtime on the same weights: float32 rounding only.
 PARITY_TOLERANCE = 1e-3
@@ -127,7 +128,8 @@ def load_branch_weights(net: ThreeBranchNet, assets: Path, size: int) -> list[nn
     names = {module: name for name, module in net.named_modules()}
     folded = _folded_batchnorms(net)
     done: list[nn.BatchNorm2d] = []
-    example = {"rgb": torch.zeros(1, 3, size, size), "xyz": torch.zeros(1, 4, size, size)}
+    example = {"rgb": torch.zeros(1, 3, size, size), "xyz": torch.zeros(1, 4, size, size),
+               "crop_camera": typical_crop_camera(size, 1)}
     for branch in BRANCHES:
         path = assets / f"{branch}.onnx"
         module = BranchModule(net, branch).eval()
@@ -198,7 +200,7 @@ def _parity(net: ThreeBranchNet, assets: Path, batch: Batch) -> dict[str, float]
     differences = {}
     for branch in BRANCHES:
         module = BranchModule(net, branch).eval()
-        inputs = {"rgb": rgb, "xyz": xyz}
+        inputs = {"rgb": rgb, "xyz": xyz, "crop_camera": batch.crop_camera()}
         names = module.input_names()
         with torch.no_grad():
             expected = module(*[inputs[name] for name in names]).numpy()

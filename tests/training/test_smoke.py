@@ -60,7 +60,8 @@ def test_train_resume_export_evaluate(tmp_path, tiny_config) -> None:
         assert sidecar["training"]["step"] == tiny_config.schedule.total_steps
         assert sidecar["training"]["batchnorm"]["batches"] == tiny_config.export.calibration_batches
     rgbd = json.loads((assets / "rgbd.json").read_text())
-    assert [i["name"] for i in rgbd["inputs"]] == ["rgb", "xyz"]
+    assert [i["name"] for i in rgbd["inputs"]] == ["rgb", "xyz", "crop_camera"]
+    assert [i["name"] for i in json.loads((assets / "rgb.json").read_text())["inputs"]] == ["rgb"]
     assert rgbd["outputs"][0]["layout"]["rotation"] == {"start": 153, "stop": 162,
                                                         "meaning": rgbd["outputs"][0]["layout"]["rotation"]["meaning"]}
     assert rgbd["normalization"]["size"] == tiny_config.crop.size

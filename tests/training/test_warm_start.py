@@ -37,7 +37,7 @@ def _batches(config, count: int, seed: int = 5):
 
 
 def _onnx_outputs(assets: Path, batch) -> dict[str, np.ndarray]:
-    feeds = {"rgb": batch.get("rgb").numpy(), "xyz": batch.get("xyz").numpy()}
+    feeds = {"rgb": batch.get("rgb").numpy(), "xyz": batch.get("xyz").numpy(), "crop_camera": batch.crop_camera().numpy()}
     out = {}
     for branch in BRANCHES:
         session = ort_session(assets / f"{branch}.onnx", threads=1)
@@ -58,7 +58,7 @@ def test_imported_checkpoint_reproduces_the_exported_graphs(tmp_path, smoke_asse
     net = trainer.system.net.eval()
     batch = _batches(tiny_config, 1, seed=11)[0]
     expected = _onnx_outputs(smoke_assets, batch)
-    inputs = {"rgb": batch.get("rgb"), "xyz": batch.get("xyz")}
+    inputs = {"rgb": batch.get("rgb"), "xyz": batch.get("xyz"), "crop_camera": batch.crop_camera()}
     for branch in BRANCHES:
         module = BranchModule(net, branch).eval()
         with torch.no_grad():

@@ -193,6 +193,11 @@ def test_prepare_inputs_on_a_plane() -> None:
     assert inputs.xyz_anchor[2] == pytest.approx(0.6)
     np.testing.assert_allclose(inputs.xyz[2], 0.0, atol=1e-5)  # z - anchor z on a fronto-parallel plane
     assert inputs.xyz[3].all()
+    # the crop_camera input: the crop's intrinsics, then the XYZ anchor; none without depth
+    k = inputs.camera.intrinsics
+    assert inputs.crop_camera.dtype == np.float32 and inputs.crop_camera.shape == (7,)
+    np.testing.assert_allclose(inputs.crop_camera, [k.fx, k.fy, k.cx, k.cy, *inputs.xyz_anchor], rtol=1e-6)
+    assert prepare_inputs(recipe, SOURCE, FaceCrop(300, 220, 200, 0.3), rgb=rgb).crop_camera is None
 
 
 def test_crop_from_depth_lifts_the_centre_pixel() -> None:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from models.crop import crop_camera_vector
+
 __all__ = ["OPTIONAL_FIELDS", "SOURCE_KINDS", "Batch", "Sample", "collate"]
 
 SOURCE_KINDS = ("synthetic", "rgb", "rgbd", "scan")
@@ -74,6 +76,11 @@ class Sample:
         if (self.xyz is None) != (self.xyz_anchor is None):
             raise ValueError("xyz and xyz_anchor come together")
 
+    @property
+    def crop_camera(self) -> np.ndarray | None:
+        """(7,) crop intrinsics + XYZ anchor (:func:`models.crop.crop_camera_vector`); None without XYZ."""
+        return None if self.xyz_anchor is None else crop_camera_vector(self.intrinsics, self.xyz_anchor)
+
 
 OPTIONAL_FIELDS = tuple(f.name for f in dataclasses.fields(Sample) if f.name not in ("kind", "intrinsics",
                                                                                      "rgb_anchor"))
@@ -105,6 +112,14 @@ class Batch:
         if name in self.present:
             return self.present[name]
         return torch.zeros(len(self), dtype=torch.bool)
+
+    def crop_camera(self) -> torch.Tensor:
+        """(B, 7) crop intrinsics + XYZ anchor (:func:`models.crop.crop_camera_vector`; zeros
+        for samples without XYZ)."""
+        anchor = self.fields.get("xyz_anchor")
+        if anchor is None:
+            anchor = self.intrinsics.new_zeros((len(self), 3))
+        return torch.cat([self.intrinsics, anchor.to(self.intrinsics.dtype)], dim=1)
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(

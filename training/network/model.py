@@ -9,6 +9,10 @@
   channels back to C_mid (the paper feeds the concatenation to the next ResNet stage, whose
   first block would take 2 C_mid channels), then its own ``rgbd_late`` and head.
 
+With ``network.aligned_vertices`` > 0 the depth and RGB-D branches end in mesh-aligned
+refinement steps (:mod:`training.network.aligned`) that read their XYZ input back at their own
+face estimate; those branches then also take ``crop_camera`` (B, 7).
+
 Every head outputs the exported parameter vector of :class:`OutputLayout` (identity,
 expression in [0, 1], rotation matrix, normalised translation, albedo, SH lighting), all in
 the crop camera frame.
@@ -20,13 +24,15 @@ import torch
 from torch import nn
 
 from training.config import NetworkConfig
+from training.network.aligned import MeshAlignedRefiner
 from training.network.backbones import build_backbone
 from training.network.layout import OutputLayout
 from training.network.rotation import six_d_to_matrix
 
-__all__ = ["BRANCHES", "BranchModule", "ParamHead", "ThreeBranchNet"]
+__all__ = ["ALIGNED_BRANCHES", "BRANCHES", "BranchModule", "ParamHead", "ThreeBranchNet"]
 
 BRANCHES = ("rgb", "depth", "rgbd")
+ALIGNED_BRANCHES = ("depth", "rgbd")  # the branches with XYZ input to refine against
 
 # Head initialisation: a frontal face (camera-from-head diag(1, -1, -1)), the face centre just
 # behind the anchor (the anchor sits on the face surface), few active expressions and an
@@ -84,9 +90,12 @@ class ThreeBranchNet(nn.Module):
     """The three branches with shared early layers (see the module doc)."""
 
     def __init__(self, config: NetworkConfig, layout: OutputLayout,
-                 face_centre: tuple[float, float, float] = (0.0, 0.0, 0.0)):
+                 face_centre: tuple[float, float, float] = (0.0, 0.0, 0.0),
+                 aligned: tuple[torch.Tensor, torch.Tensor, float] | None = None):
         """face_centre: the head-frame point the heads regress the position of, divided by the
-        crop recipe's metric scale (see :class:`ParamHead`); zeros regress the head origin."""
+        crop recipe's metric scale (see :class:`ParamHead`); zeros regress the head origin.
+        aligned: (template (K, 3) m, basis (153, K, 3) m, metric scale m) of the mesh-aligned
+        steps, needed when ``config.aligned_vertices`` > 0 (see :func:`training.system.build_system`)."""
         super().__init__()
         self.layout = layout
         rgb = build_backbone(config.backbone, 3, config.width)
@@ -100,15 +109,32 @@ class ThreeBranchNet(nn.Module):
         self.rgbd_late = rgbd.late
         self.heads = nn.ModuleDict({
             name: ParamHead(rgb.out_channels, config.head_hidden, layout, face_centre) for name in BRANCHES})
+        if config.aligned_vertices > 0:
+            if aligned is None:
+                raise ValueError("network.aligned_vertices needs the template and basis of the sampled vertices")
+            template, basis, scale = aligned
+            self.aligned = nn.ModuleDict({
+                name: MeshAlignedRefiner(template, basis, layout, scale, config.aligned_hidden, config.aligned_iterations)
+                for name in ALIGNED_BRANCHES})
+        else:
+            self.aligned = None
 
+    @property
+    def takes_camera(self) -> bool:
+        """Whether the depth-input branches take ``crop_camera`` (they end in mesh-aligned steps)."""
+        return self.aligned is not None
     def forward(self, rgb: torch.Tensor | None = None, xyz: torch.Tensor | None = None,
-                branches: tuple[str, ...] = BRANCHES) -> dict[str, torch.Tensor]:
+                branches: tuple[str, ...] = BRANCHES, crop_camera: torch.Tensor | None = None
+                ) -> dict[str, torch.Tensor]:
         """Run the requested branches on a batch; the early features are computed once.
 
         Args:
             rgb: (B, 3, S, S) normalised colour (needed by ``rgb`` and ``rgbd``).
             xyz: (B, 4, S, S) normalised XYZ + validity (needed by ``depth`` and ``rgbd``).
             branches: which outputs to compute.
+            crop_camera: (B, 7) crop intrinsics ``fx, fy, cx, cy`` (pixels) and XYZ anchor
+                (metres), :func:`models.crop.crop_camera_vector`; needed by ``depth`` and
+                ``rgbd`` when they end in mesh-aligned steps.
 
         Returns:
             branch name -> (B, layout.total()) parameters.
@@ -123,13 +149,21 @@ class ThreeBranchNet(nn.Module):
         if "depth" in branches:
             if xyz_mid is None:
                 raise ValueError("the depth branch needs XYZ input")
-            out["depth"] = self.heads["depth"](self.xyz_late(xyz_mid))
+            out["depth"] = self._refined("depth", self.heads["depth"](self.xyz_late(xyz_mid)), xyz, crop_camera)
         if "rgbd" in branches:
             if rgb_mid is None or xyz_mid is None:
                 raise ValueError("the rgbd branch needs colour and XYZ input")
             fused = self.rgbd_fuse(torch.cat([rgb_mid, xyz_mid], dim=1))
-            out["rgbd"] = self.heads["rgbd"](self.rgbd_late(fused))
+            out["rgbd"] = self._refined("rgbd", self.heads["rgbd"](self.rgbd_late(fused)), xyz, crop_camera)
         return out
+
+    def _refined(self, branch: str, params: torch.Tensor, xyz: torch.Tensor, crop_camera: torch.Tensor | None
+                 ) -> torch.Tensor:
+        if self.aligned is None:
+            return params
+        if crop_camera is None:
+            raise ValueError(f"the {branch} branch ends in mesh-aligned steps: it needs crop_camera")
+        return self.aligned[branch](params, xyz, crop_camera)
 
 
 class BranchModule(nn.Module):
@@ -148,9 +182,12 @@ class BranchModule(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         if self.branch == "rgb":
             return self.net(rgb=inputs[0], branches=("rgb",))["rgb"]
-        if self.branch == "depth":
-            return self.net(xyz=inputs[0], branches=("depth",))["depth"]
-        return self.net(rgb=inputs[0], xyz=inputs[1], branches=("rgbd",))["rgbd"]
+        named = dict(zip(self.input_names(), inputs, strict=True))
+        return self.net(rgb=named.get("rgb"), xyz=named.get("xyz"), branches=(self.branch,),
+                        crop_camera=named.get("crop_camera"))[self.branch]
 
     def input_names(self) -> tuple[str, ...]:
-        return {"rgb": ("rgb",), "depth": ("xyz",), "rgbd": ("rgb", "xyz")}[self.branch]
+        names = {"rgb": ("rgb",), "depth": ("xyz",), "rgbd": ("rgb", "xyz")}[self.branch]
+        if self.branch in ALIGNED_BRANCHES and self.net.takes_camera:
+            names += ("crop_camera",)
+        return names
