@@ -10,7 +10,9 @@ on ``samples`` fresh synthetic samples (every one a new identity) of a config's 
 * **identity**: how much of the true identity coefficients' variance the branch's own output
   explains (R^2 per mode), and how much a ridge regression from the head's pooled input
   features could explain on held-out samples (a linear probe: near zero means the backbone
-  carries no identity information, whatever the head does). Reported for the ``modes`` first
+  carries no identity information, whatever the head does; branches with mesh-aligned steps
+  get theirs from the XYZ input read at their estimate, after the pooled features, so their
+  output can explain what the probe cannot). Reported for the ``modes`` first
   identity modes (the ones that move the face most) and as their mean.
 
 Runs the ``.onnx`` files through ONNX Runtime; the pooled features are read by adding the

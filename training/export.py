@@ -18,11 +18,12 @@ Before anything is written, the BatchNorm running statistics are re-averaged ove
 record how many.
 
 Each graph is run through ONNX Runtime on two more samples of that stream (random inputs when
-no recalibration ran; a batch of 2 checks the dynamic batch axis too) and compared with
+no recalibration ran; and on the first of them alone: the batch axis stays free) and compared with
 PyTorch; the export fails when the largest absolute difference exceeds the tolerance (relative
 to the largest output where that is above 1). Then (unless ``half_weights`` is off) its weights are stored
 as float16 (:func:`training.onnx_io.store_weights_as_float16`: half the bytes in the
-repository, float32 arithmetic at run time) and the graph is checked again, against
+repository, float32 arithmetic at run time; registered buffers, i.e. constants such as the
+mesh-aligned steps' face-model geometry, stay float32) and the graph is checked again, against
 ``STORAGE_TOLERANCE`` relative to the largest output; both differences go into the sidecar.
 """
 
@@ -145,7 +146,10 @@ def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, tor
                               "weights": "float32"}
     if not half_weights:
         return parity
-    before, after = store_weights_as_float16(path)
+    # registered buffers are constants, not trained weights (the mesh-aligned steps' face-model
+    # geometry): they stay float32, so that an import rebuilds the graph exactly
+    buffers = {name for name, _ in module.named_buffers()}
+    before, after = store_weights_as_float16(path, keep_float32=buffers)
     stored = max_abs_difference(ort_session(path, threads=2).run(None, feeds)[0], expected)
     log.info("%s: weights stored as float16 (%.1f -> %.1f MB): max abs difference %.3g (%.2g of the largest "
              "output)", name, before / 1e6, after / 1e6, stored, stored / scale)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,10 +94,12 @@ def max_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
 
 
-def store_weights_as_float16(path: Path, min_elements: int = 64) -> tuple[int, int]:
+def store_weights_as_float16(path: Path, min_elements: int = 64, keep_float32: Collection[str] = ()
+                             ) -> tuple[int, int]:
     """Rewrite the ONNX file ``path`` so that its float32 weights are stored as float16.
 
-    Each float32 initializer with at least ``min_elements`` values is replaced by a float16
+    Each float32 initializer with at least ``min_elements`` values, except those named in
+    ``keep_float32`` (constants that are not trained weights, e.g. face-model geometry), is replaced by a float16
     copy and a ``Cast`` back to float32 placed first in the graph; ONNX Runtime folds these
     casts when it loads the graph (constant folding), so inference still runs in float32 on
     weights rounded to float16 (relative rounding at most 2^-11). The file is about half the
@@ -111,7 +113,7 @@ def store_weights_as_float16(path: Path, min_elements: int = 64) -> tuple[int, i
     kept, halves, casts = [], [], []
     for initializer in graph.initializer:
         count = int(np.prod(initializer.dims)) if initializer.dims else 1
-        if initializer.data_type != TensorProto.FLOAT or count < min_elements:
+        if initializer.data_type != TensorProto.FLOAT or count < min_elements or initializer.name in keep_float32:
             kept.append(initializer)
             continue
         half_name = f"{initializer.name}__float16"

@@ -8,6 +8,7 @@ import shutil
 from dataclasses import replace
 
 import numpy as np
+import onnx
 import pytest
 import torch
 
@@ -61,6 +62,9 @@ def test_train_resume_export_evaluate(tmp_path, tiny_config) -> None:
         assert sidecar["training"]["batchnorm"]["batches"] == tiny_config.export.calibration_batches
     rgbd = json.loads((assets / "rgbd.json").read_text())
     assert [i["name"] for i in rgbd["inputs"]] == ["rgb", "xyz", "crop_camera"]
+    stored = {i.name: i.data_type for i in onnx.load(str(assets / "rgbd.onnx")).graph.initializer}
+    assert stored["net.aligned.rgbd.basis"] == onnx.TensorProto.FLOAT  # face-model geometry, not weights
+    assert any(name.endswith("__float16") for name in stored)
     assert [i["name"] for i in json.loads((assets / "rgb.json").read_text())["inputs"]] == ["rgb"]
     assert rgbd["outputs"][0]["layout"]["rotation"] == {"start": 153, "stop": 162,
                                                         "meaning": rgbd["outputs"][0]["layout"]["rotation"]["meaning"]}
