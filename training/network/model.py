@@ -180,8 +180,6 @@ class BranchModule(nn.Module):
         self.net, self.branch = net, branch
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        if self.branch == "rgb":
-            return self.net(rgb=inputs[0], branches=("rgb",))["rgb"]
         named = dict(zip(self.input_names(), inputs, strict=True))
         return self.net(rgb=named.get("rgb"), xyz=named.get("xyz"), branches=(self.branch,),
                         crop_camera=named.get("crop_camera"))[self.branch]
