@@ -31,6 +31,10 @@ class FaceResult:
         latency_ms: frame in to result out, in milliseconds.
         confidence: in [0, 1], the fraction of the face's visible surface the depth map
             confirms (depth modes); None where nothing measured it (RGB mode, not found).
+        gaze: (2, 2) float32 radians, rows left then right eye (the subject's), columns yaw
+            then pitch in the head frame with ARKit's signs (yaw > 0 toward the subject's
+            left, pitch > 0 down); None where no eye was measured.
+        blink: (2,) float32, left then right eye, 0 open to 1 closed; None where not measured.
     """
 
     index: int
@@ -48,6 +52,8 @@ class FaceResult:
     stage_ms: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
     confidence: float | None = None
+    gaze: np.ndarray | None = None
+    blink: np.ndarray | None = None
 
     @property
     def has_face(self) -> bool:

@@ -5,9 +5,10 @@ rotations), the 52 ARKit curves in Apple's capitalisation in Live Link order (``
 ..., ``TongueOut``), then ``HeadYaw``, ``HeadPitch``, ``HeadRoll``, ``LeftEyeYaw``,
 ``LeftEyePitch``, ``LeftEyeRoll``, ``RightEyeYaw``, ``RightEyePitch``, ``RightEyeRoll``.
 
-Curves come from the face model's ICT expressions (:meth:`FaceModel.to_arkit`: ``browInnerUp``
-and ``cheekPuff`` are the mean of their halves, ``tongueOut`` is 0). Eye rotations are not
-estimated and are written as 0.
+The values of a row are :func:`models.arkit_values.arkit_values` (shared with the live
+streams): curves from the face model's ICT expressions (``browInnerUp`` and ``cheekPuff`` are
+the mean of their halves, ``tongueOut`` is 0), eye yaw and pitch from the result's gaze (0
+where gaze is not estimated; eye roll is always 0).
 
 Head angles are radians, relative to a face looking straight into the camera, as
 :func:`models.geometry.camera_rotation_to_euler` defines them in ARKit's right-handed face frame
@@ -34,17 +35,14 @@ from app.export.base import Exporter, ExportSession
 from app.export.frames import ExportFrame
 from app.export.space import Space
 from app.export.target import AtomicFile
-from models.face_model import ARKIT_NAMES, FaceModel
-from models.face_model.arkit import capitalized
+from models.arkit_values import ANGLE_NAMES, CURVE_NAMES, VALUE_COUNT, arkit_values
+from models.face_model import FaceModel
 from models.geometry import camera_rotation_to_euler
 
-ROTATION_COLUMNS: tuple[str, ...] = (
-    "HeadYaw", "HeadPitch", "HeadRoll", "LeftEyeYaw", "LeftEyePitch", "LeftEyeRoll",
-    "RightEyeYaw", "RightEyePitch", "RightEyeRoll",
-)
-CURVE_COLUMNS: tuple[str, ...] = tuple(capitalized(name) for name in ARKIT_NAMES)
+ROTATION_COLUMNS: tuple[str, ...] = ANGLE_NAMES
+CURVE_COLUMNS: tuple[str, ...] = CURVE_NAMES
 COLUMNS: tuple[str, ...] = ("Timecode", "BlendShapeCount", *CURVE_COLUMNS, *ROTATION_COLUMNS)
-BLEND_SHAPE_COUNT = len(CURVE_COLUMNS) + len(ROTATION_COLUMNS)  # 61
+BLEND_SHAPE_COUNT = VALUE_COUNT  # 61
 
 _FLUSH_ROWS = 256
 
@@ -82,12 +80,7 @@ class LiveLinkCsvSession(ExportSession):
             self._rows.clear()
 
     def _write_frame(self, frame: ExportFrame) -> None:
-        values = np.zeros(BLEND_SHAPE_COUNT)
-        held = frame.held
-        if held is not None and held.expression is not None:
-            values[: len(CURVE_COLUMNS)] = self._arkit @ np.asarray(held.expression, dtype=np.float64)
-        if held is not None and held.rotation is not None:
-            values[len(CURVE_COLUMNS): len(CURVE_COLUMNS) + 3] = head_angles(held.rotation)
+        values = arkit_values(frame.held, self._arkit)
         cells = ",".join(f"{value:.8f}" for value in values.tolist())
         self._rows.append(f"{timecode(frame.timestamp, self.fps)},{BLEND_SHAPE_COUNT},{cells}")
         if len(self._rows) >= _FLUSH_ROWS:
