@@ -17,10 +17,8 @@ from dataclasses import replace
 import numpy as np
 
 from app.config import PipelineConfig
-from inference.branches import Branch, BranchOutput, Decoder
 from inference.confidence import DepthAgreement
 from inference.localize import Localization, Origin, make_tracker
-from inference.onnx_session import SessionConfig
 from inference.refine import RefineConfig, RefineResult, TakeRefiner
 from inference.smoothing import FaceSmoother
 from models.errors import FaceFromXError
@@ -28,6 +26,8 @@ from models.face_model import FaceModel, load_face_model
 from models.face_result import FaceResult
 from models.frame import Frame
 from models.mode import Mode
+from runtime.branches import Branch, BranchOutput, Decoder
+from runtime.onnx_session import SessionConfig
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,8 @@ import logging
 import sys
 from pathlib import Path
 
+from models.errors import FaceFromXError
+
 __all__ = ["main"]
 
 log = logging.getLogger("training")
@@ -152,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"train": _train, "export": _export, "import": _import, "evaluate": _evaluate, "diagnose": _diagnose, "benchmark": _benchmark}
     try:
         commands[args.command](args)
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
+    except (OSError, ValueError, RuntimeError, KeyError, FaceFromXError) as exc:
         sys.stderr.write(f"python -m training {args.command}: {exc}\n")
         return 2
     return 0

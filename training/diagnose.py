@@ -22,7 +22,6 @@ input of the head's first layer (a ``Gemm``) as a second graph output.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,14 +29,15 @@ from pathlib import Path
 import numpy as np
 import onnx
 
-from models.crop import CropRecipe
 from models.face_model import load_face_model
+from runtime.branches import decode_params
+from runtime.onnx_session import SessionConfig, create_session
+from runtime.sidecar import Sidecar
 from training.config import DataConfig
 from training.data.sources import build_dataset
 from training.data.synthetic import face_centre_in_head
-from training.network.layout import OutputLayout
 from training.network.model import BRANCHES
-from training.onnx_io import load_onnx, ort_session
+from training.onnx_io import load_onnx
 
 __all__ = ["BranchDiagnosis", "diagnose_assets", "format_diagnosis"]
 
@@ -101,15 +101,14 @@ def diagnose_assets(assets: Path, data: DataConfig | None = None, samples: int =
                     ridge: float = 100.0) -> dict[str, BranchDiagnosis]:
     """Diagnose every branch in ``assets`` on ``samples`` samples of ``data`` (default: the
     default synthetic stream), cropped with each sidecar's recipe."""
-    sidecars = {b: json.loads((assets / f"{b}.json").read_text()) for b in BRANCHES if (assets / f"{b}.json").exists()}
+    sidecars = {b: Sidecar.read(assets / f"{b}.json") for b in BRANCHES if (assets / f"{b}.json").exists()}
     if not sidecars:
         raise FileNotFoundError(f"no branch sidecars (rgb.json, depth.json, rgbd.json) in {assets}")
-    recipes = {b: CropRecipe.from_dict(s["normalization"]) for b, s in sidecars.items()}
-    if len({r.to_dict()["size"] for r in recipes.values()}) != 1:
+    if len({s.recipe.size for s in sidecars.values()}) != 1:
         raise ValueError("the branches take different crop sizes")
-    recipe = next(iter(recipes.values()))
-    slices = {b: OutputLayout.from_sidecar(s).slices() for b, s in sidecars.items()}
-    sessions = {b: ort_session(_with_features(assets / s["onnx"]), threads=1) for b, s in sidecars.items()}
+    recipe = next(iter(sidecars.values())).recipe
+    single_thread = SessionConfig(threads=1, use_gpu=False)
+    sessions = {b: create_session(_with_features(s.onnx_path), single_thread) for b, s in sidecars.items()}
     centre_head = face_centre_in_head(load_face_model())
     stream = build_dataset(data or DataConfig(), recipe, seed=DIAGNOSIS_SEED)
     rows: dict[str, dict[str, list[np.ndarray]]] = {b: {"offset": [], "ray": [], "identity": [], "features": []}
@@ -120,17 +119,13 @@ def diagnose_assets(assets: Path, data: DataConfig | None = None, samples: int =
         true_centre = sample.rotation @ centre_head + sample.translation
         for branch, session in sessions.items():
             sidecar = sidecars[branch]
-            feeds = {spec["name"]: getattr(sample, spec["name"])[None] for spec in sidecar["inputs"]}
+            feeds = {name: getattr(sample, name)[None] for name in sidecar.input_names}
             params, features = session.run(None, feeds)
-            s = slices[branch]
-            p = params[0]
-            anchor = sample.rgb_anchor if sidecar["translation_anchor"] == "rgb_anchor" else sample.xyz_anchor
-            rotation = p[s["rotation"]].reshape(3, 3)
-            translation = recipes[branch].translation_from_network(p[s["translation"]], anchor)
-            offset = (rotation @ centre_head + translation - true_centre) * 1000.0
+            estimate = decode_params(sidecar, params[0], sample)
+            offset = (estimate.rotation @ centre_head + estimate.translation - true_centre) * 1000.0
             rows[branch]["offset"].append(offset)
             rows[branch]["ray"].append(float(offset @ (true_centre / np.linalg.norm(true_centre))))
-            rows[branch]["identity"].append(p[s["identity"]])
+            rows[branch]["identity"].append(estimate.identity)
             rows[branch]["features"].append(features[0])
     truth = np.asarray(truth_identity, np.float64)[:, :modes]
     out = {}

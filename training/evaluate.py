@@ -9,9 +9,11 @@ Protocol (paper Sec. IV, network only, no refinement):
   ``frame_stride`` frames apart at 30 fps;
 * crops: :func:`models.crop.prepare_inputs` around the ground-truth face centre and roll,
   with localizer-like jitter of the centre, size and angle;
-* networks: the exported ``.onnx`` files (sidecar recipes), ONNX Runtime on the CPU with
-  ``threads`` threads; meshes: the face model's linear narrow face plus the exported
-  corrective, posed with the predicted rotation and translation mapped back to the camera;
+* networks: the exported ``.onnx`` files run by the app's own :class:`runtime.branches.Branch`
+  (sidecar recipes, the app's session options, the CPU with ``threads`` threads); meshes: the
+  app's :class:`runtime.branches.Decoder` (the face model's linear face plus the exported
+  corrective; the narrow face is scored), posed with the predicted rotation and translation
+  in the camera;
 * error: per-vertex Euclidean distance to the ground-truth narrow-face vertices, in mm, pooled
   over all frames: mean and median. Depth and RGB-D: in the camera frame. RGB: after a
   similarity (Umeyama) alignment to the ground truth, as the paper does for RGB input;
@@ -26,7 +28,6 @@ Protocol (paper Sec. IV, network only, no refinement):
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from dataclasses import dataclass
@@ -36,20 +37,23 @@ from typing import Any
 import numpy as np
 
 from models.camera import truedepth_intrinsics
-from models.crop import CropRecipe, angle_from_up, crop_from_point, prepare_inputs
+from models.crop import angle_from_up, crop_from_point, prepare_inputs
 from models.face_model import REGION_SIZES, load_face_model
+from models.mode import Mode
 from models.render.sh_lighting import random_sh
 from models.synthetic.compositor import Appearance, FaceCompositor
 from models.synthetic.motion import Performance
 from models.synthetic.scene import make_backdrop
 from models.synthetic.smooth_noise import channel_rng
+from runtime.branches import Branch, Decoder
+from runtime.onnx_session import SessionConfig
+from runtime.sidecar import Sidecar
 from training.config import EvalConfig
 from training.data.synthetic import face_centre_in_head
-from training.export import random_inputs, update_sidecar
+from training.export import random_inputs
 from training.geometry import umeyama
-from training.network.layout import OutputLayout
 from training.network.model import BRANCHES
-from training.onnx_io import ort_session, time_session
+from training.onnx_io import time_session
 
 __all__ = ["BranchResult", "evaluate_assets", "format_results"]
 
@@ -86,20 +90,18 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
     """Evaluate every branch found in ``assets`` (see the module doc); optionally write the
     figures into the sidecars' ``evaluation`` entries."""
     config = config or EvalConfig()
-    sidecars = {b: json.loads((assets / f"{b}.json").read_text()) for b in BRANCHES if (assets / f"{b}.json").exists()}
-    if not sidecars:
+    present = [b for b in BRANCHES if (assets / f"{b}.json").exists()]
+    if not present:
         raise FileNotFoundError(f"no branch sidecars (rgb.json, depth.json, rgbd.json) in {assets}")
-    sessions = {b: ort_session(assets / s["onnx"], threads=config.threads) for b, s in sidecars.items()}
-    recipes = {b: CropRecipe.from_dict(s["normalization"]) for b, s in sidecars.items()}
-    layouts = {b: OutputLayout.from_sidecar(s) for b, s in sidecars.items()}
-    decoder = ort_session(assets / "decoder.onnx", threads=config.threads) if (assets / "decoder.json").exists() \
-        else None
     model = load_face_model()
+    session = SessionConfig(threads=config.threads, use_gpu=False)
+    branches = {b: Branch(assets, Mode(b), model, session) for b in present}
+    decoder = Decoder(assets, model, session) if (assets / "decoder.json").exists() else None
     camera = truedepth_intrinsics()
     compositor = FaceCompositor(model, camera)
     centre_head = face_centre_in_head(model)
-    errors: dict[str, list[np.ndarray]] = {b: [] for b in sidecars}
-    breakdown: dict[str, dict[str, list[float]]] = {b: {"rotation": [], "centre": [], "shape": []} for b in sidecars}
+    errors: dict[str, list[np.ndarray]] = {b: [] for b in branches}
+    breakdown: dict[str, dict[str, list[float]]] = {b: {"rotation": [], "centre": [], "shape": []} for b in branches}
     # Reference: the mean face (no identity, no expression) under the true pose, and aligned.
     mean_face = model.vertices(region="narrow_face").astype(np.float64)
     reference: dict[str, list[np.ndarray]] = {"mean face, true pose": [], "mean face, aligned": []}
@@ -122,17 +124,15 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
             reference["mean face, true pose"].append(np.linalg.norm(posed_mean - gt, axis=1) * 1000.0)
             s, r, t = umeyama(mean_face, gt)
             reference["mean face, aligned"].append(np.linalg.norm(s * mean_face @ r.T + t - gt, axis=1) * 1000.0)
-            for branch, sidecar in sidecars.items():
-                recipe = recipes[branch]
+            for branch, runner in branches.items():
+                recipe = runner.recipe
                 extent = recipe.metric_extent_m * math.exp(jitter.normal(0, config.crop_scale_jitter))
                 crop = crop_from_point(camera, centre, extent, angle)
                 shift = jitter.normal(0, config.crop_centre_jitter * crop.size, 2)
                 crop = type(crop)(crop.centre_x + shift[0], crop.centre_y + shift[1], crop.size, crop.angle)
-                inputs = prepare_inputs(recipe, camera, crop, rgb=image.rgb, depth=image.depth)
-                feeds = {spec["name"]: getattr(inputs, spec["name"])[None] for spec in sidecar["inputs"]}
-                params = sessions[branch].run(None, feeds)[0][0]
-                head, rotation, translation = _predicted_head_and_pose(params, layouts[branch], inputs, recipe, branch,
-                                                                       model, decoder)
+                output = runner.run_inputs(prepare_inputs(recipe, camera, crop, rgb=image.rgb, depth=image.depth))
+                head = _narrow_face(output.identity, output.expression, model, decoder)
+                rotation, translation = output.rotation, output.translation
                 vertices = head @ rotation.T + translation
                 parts = breakdown[branch]
                 parts["rotation"].append(_rotation_angle_deg(rotation @ truth.rotation.T))
@@ -144,11 +144,10 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
                     vertices = s * vertices @ r.T + t
                 errors[branch].append(np.linalg.norm(vertices - gt, axis=1) * 1000.0)
     results = {}
-    for branch, sidecar in sidecars.items():
-        size = sidecar["normalization"]["size"]
-        feeds = {name: value for name, value in random_inputs(size).items()
-                 if name in {spec["name"] for spec in sidecar["inputs"]}}
-        timing = time_session(sessions[branch], feeds, runs=config.timing_runs)
+    for branch, runner in branches.items():
+        feeds = {name: value for name, value in random_inputs(runner.recipe.size).items()
+                 if name in runner.input_names}
+        timing = time_session(runner.session, feeds, runs=config.timing_runs)
         pooled = np.concatenate(errors[branch])
         parts = breakdown[branch]
         results[branch] = BranchResult(branch, float(pooled.mean()), float(np.median(pooled)),
@@ -164,9 +163,10 @@ def evaluate_assets(assets: Path, config: EvalConfig | None = None, write: bool 
                     "frame_stride": config.frame_stride, "threads": config.threads,
                     "region": "narrow_face", "source": "models.synthetic FaceCompositor 640x480, held-out seeds"}
         baseline = {name: results[name].to_dict() for name in reference}
-        for branch in sidecars:
-            update_sidecar(assets / f"{branch}.json", "evaluation",
-                           {**results[branch].to_dict(), "protocol": protocol, "reference": baseline})
+        for branch in branches:
+            path = assets / f"{branch}.json"
+            Sidecar.read(path).with_evaluation(
+                {**results[branch].to_dict(), "protocol": protocol, "reference": baseline}).write(path)
     return results
 
 
@@ -175,21 +175,12 @@ def _rotation_angle_deg(rotation: np.ndarray) -> float:
     return math.degrees(math.acos(float(np.clip((np.trace(rotation) - 1.0) / 2.0, -1.0, 1.0))))
 
 
-def _predicted_head_and_pose(params: np.ndarray, layout: OutputLayout, inputs: Any, recipe: CropRecipe,
-                             branch: str, model: Any, decoder: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """From one parameter vector: the (V, 3) float64 head-frame narrow-face vertices (metres)
-    and the camera-from-head pose in the source camera frame ((3, 3) rotation, (3,) metres)."""
-    s = layout.slices()
-    identity = params[s["identity"]].astype(np.float32)
-    expression = params[s["expression"]].astype(np.float32)
-    rotation = params[s["rotation"]].reshape(3, 3).astype(np.float64)
-    translation = recipe.translation_from_network(params[s["translation"]], inputs.anchor(branch))
-    head = model.vertices(identity, expression, region="narrow_face").astype(np.float64)
+def _narrow_face(identity: np.ndarray, expression: np.ndarray, model: Any, decoder: Decoder | None) -> np.ndarray:
+    """(V, 3) float64 head-frame narrow-face vertices (metres): the app's decoder where the
+    assets have one, else the linear face model."""
     if decoder is not None:
-        corrective = decoder.run(None, {"identity": identity[None], "expression": expression[None]})[0][0]
-        head += corrective[:NARROW]
-    rotation_src, translation_src = inputs.camera.pose_to_source(rotation, translation)
-    return head, np.asarray(rotation_src, np.float64), np.asarray(translation_src, np.float64)
+        return decoder.vertices(identity, expression)[:NARROW].astype(np.float64)
+    return model.vertices(identity, expression, region="narrow_face").astype(np.float64)
 
 
 def format_results(results: dict[str, BranchResult]) -> str:

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -39,9 +38,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from models.face_model import REGION_SIZES, load_face_model
-from models.face_model.source import PINNED_COMMIT
+from models.face_model import load_face_model
 from models.render.albedo import ALBEDO_COMPONENTS
+from runtime.onnx_session import CPU_ONLY, create_session
+from runtime.sidecar import FaceModelId, Sidecar, TensorSpec
 from training.checkpoint import latest_checkpoint, load_checkpoint
 from training.config import TrainConfig, config_hash, from_dict
 from training.data.sample import Batch, collate
@@ -50,14 +50,13 @@ from training.decoder import FACE, CorrectiveModule
 from training.network.aligned import typical_crop_camera
 from training.network.batchnorm import recalibrate_batchnorm
 from training.network.model import BRANCHES, BranchModule
-from training.onnx_io import export_module, max_abs_difference, ort_session, store_weights_as_float16
+from training.onnx_io import export_module, max_abs_difference, store_weights_as_float16
 from training.system import TrainSystem, build_system, run_branches
 
-__all__ = ["SIDECAR_FORMAT", "ExportError", "export_run", "load_run"]
+__all__ = ["ExportError", "export_run", "load_run"]
 
 log = logging.getLogger(__name__)
 
-SIDECAR_FORMAT = "facefromx-onnx-sidecar/1"
 # Weights rounded to float16 move each output by at most this fraction of the largest output
 # magnitude (measured on the lite branches and decoder: ~1e-3).
 STORAGE_TOLERANCE = 1e-2
@@ -105,18 +104,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _face_model_id() -> dict[str, Any]:
-    model = load_face_model()
-    return {
-        "name": "ICT-FaceKit Light",
-        "commit": PINNED_COMMIT,
-        "regions": {name: REGION_SIZES[name] for name in ("narrow_face", "face")},
-        "num_identity": model.num_identity,
-        "num_expression": model.num_expression,
-        "expression_names": list(model.expression_names),
-    }
-
-
 def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, torch.Tensor], tolerance: float,
            half_weights: bool) -> dict[str, Any]:
     """ONNX Runtime against PyTorch (``tolerance`` absolute for outputs up to 1, relative to
@@ -126,7 +113,7 @@ def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, tor
     with torch.no_grad():
         expected = module(*inputs.values()).numpy()
     feeds = {k: v.numpy() for k, v in inputs.items()}
-    actual = ort_session(path, threads=2).run(None, feeds)[0]
+    actual = create_session(path, CPU_ONLY).run(None, feeds)[0]
     if actual.shape != expected.shape:
         raise ExportError(f"{name}: ONNX output shape {actual.shape} != PyTorch {expected.shape}")
     difference = max_abs_difference(actual, expected)
@@ -138,7 +125,7 @@ def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, tor
         raise ExportError(f"{name}: ONNX Runtime differs from PyTorch by {difference:.3g} > {allowed:.2g} "
                           f"(tolerance {tolerance:.1g} x largest output {scale:.3g})")
     if len(expected) > 1:  # the graph was traced on this batch: one item checks the batch axis is free
-        single = ort_session(path, threads=2).run(None, {k: v[:1] for k, v in feeds.items()})[0]
+        single = create_session(path, CPU_ONLY).run(None, {k: v[:1] for k, v in feeds.items()})[0]
         if single.shape != expected[:1].shape or not max_abs_difference(single, expected[:1]) <= allowed:
             raise ExportError(f"{name}: the ONNX graph does not run on a batch of one like on a batch of "
                               f"{len(expected)} (a size fixed at export)")
@@ -150,7 +137,7 @@ def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, tor
     # geometry): they stay float32, so that an import rebuilds the graph exactly
     buffers = {name for name, _ in module.named_buffers()}
     before, after = store_weights_as_float16(path, keep_float32=buffers)
-    stored = max_abs_difference(ort_session(path, threads=2).run(None, feeds)[0], expected)
+    stored = max_abs_difference(create_session(path, CPU_ONLY).run(None, feeds)[0], expected)
     log.info("%s: weights stored as float16 (%.1f -> %.1f MB): max abs difference %.3g (%.2g of the largest "
              "output)", name, before / 1e6, after / 1e6, stored, stored / scale)
     if not stored <= STORAGE_TOLERANCE * scale:
@@ -159,12 +146,6 @@ def _check(name: str, path: Path, module: torch.nn.Module, inputs: dict[str, tor
     parity.update(weights="float16 (cast to float32 when loaded)", float16_max_abs_difference=stored,
                   float16_relative_tolerance=STORAGE_TOLERANCE)
     return parity
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    tmp.replace(path)
 
 
 def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: float | None = None,
@@ -189,19 +170,23 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
         xyz[:, 3] = (xyz[:, 3] > 0).float()
         camera = typical_crop_camera(size, 2)
     layout = system.objective.layout
-    common = {
-        "format": SIDECAR_FORMAT,
-        "face_model": _face_model_id(),
-        "training": {
-            "config": config.name, "config_hash": state.get("config_hash", config_hash(config)),
-            "step": int(state["step"]),
-            "backbone": config.network.backbone, "width": config.network.width,
-            "aligned_vertices": config.network.aligned_vertices,
-            "aligned_iterations": config.network.aligned_iterations if config.network.aligned_vertices else 0,
-            "checkpoint": Path(state["path"]).name,
-            "batchnorm": batchnorm,
-        },
-        "evaluation": None,
+    face_model = FaceModelId.of(load_face_model())
+    training = {
+        "config": config.name, "config_hash": state.get("config_hash", config_hash(config)),
+        "step": int(state["step"]),
+        "backbone": config.network.backbone, "width": config.network.width,
+        "aligned_vertices": config.network.aligned_vertices,
+        "aligned_iterations": config.network.aligned_iterations if config.network.aligned_vertices else 0,
+        "checkpoint": Path(state["path"]).name,
+        "batchnorm": batchnorm,
+    }
+    specs = {
+        "rgb": TensorSpec("rgb", ("batch", 3, size, size), meaning="normalised colour crop (normalization.formulas.rgb)"),
+        "xyz": TensorSpec("xyz", ("batch", 4, size, size),
+                          meaning="normalised crop-frame XYZ and validity (normalization.formulas.xyz)"),
+        "crop_camera": TensorSpec("crop_camera", ("batch", 7),
+                                  meaning="crop intrinsics fx, fy, cx, cy (crop pixels) then the XYZ anchor "
+                                          "(metres, crop frame): models.crop.crop_camera_vector"),
     }
     written: dict[str, Path] = {}
     for branch in BRANCHES:
@@ -210,29 +195,14 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
         path = export_module(module, list(inputs.values()), out / f"{branch}.onnx", list(inputs), ["params"],
                              config.export.opset)
         parity = _check(branch, path, module, inputs, tolerance, half_weights)
-        specs = {
-            "rgb": {"name": "rgb", "shape": ["batch", 3, size, size], "dtype": "float32",
-                    "meaning": "normalised colour crop (normalization.formulas.rgb)"},
-            "xyz": {"name": "xyz", "shape": ["batch", 4, size, size], "dtype": "float32",
-                    "meaning": "normalised crop-frame XYZ and validity (normalization.formulas.xyz)"},
-            "crop_camera": {"name": "crop_camera", "shape": ["batch", 7], "dtype": "float32",
-                            "meaning": "crop intrinsics fx, fy, cx, cy (crop pixels) then the XYZ anchor "
-                                       "(metres, crop frame): models.crop.crop_camera_vector"},
-        }
-        _write_json(out / f"{branch}.json", {
-            **common,
-            "kind": "branch",
-            "branch": branch,
-            "onnx": path.name,
-            "sha256": _sha256(path),
-            "inputs": [specs[name] for name in inputs],
-            "outputs": [{"name": "params", "shape": ["batch", layout.total()], "dtype": "float32",
-                         "layout": layout.to_dict()}],
-            "normalization": config.crop.to_dict(),
-            "translation_anchor": "rgb_anchor" if branch == "rgb" else "xyz_anchor",
-            "albedo_model": {"name": "models.render.AlbedoModel", "components": list(ALBEDO_COMPONENTS)},
-            "parity": parity,
-        })
+        Sidecar(
+            kind="branch", branch=branch, onnx=path.name, sha256=_sha256(path), face_model=face_model,
+            inputs=tuple(specs[name] for name in inputs),
+            outputs=(TensorSpec("params", ("batch", layout.total())),), layout=layout,
+            recipe=config.crop, translation_anchor="rgb_anchor" if branch == "rgb" else "xyz_anchor",
+            training=training, parity=parity,
+            extra={"albedo_model": {"name": "models.render.AlbedoModel", "components": list(ALBEDO_COMPONENTS)}},
+        ).write(out / f"{branch}.json")
         written[branch] = path
     decoder = CorrectiveModule(system.decoder).eval()
     inputs = {"identity": torch.randn(2, layout.identity, generator=generator),
@@ -240,20 +210,16 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
     path = export_module(decoder, list(inputs.values()), out / "decoder.onnx", list(inputs), ["corrective"],
                          config.export.opset)
     parity = _check("decoder", path, decoder, inputs, tolerance, half_weights)
-    _write_json(out / "decoder.json", {
-        **common,
-        "kind": "decoder",
-        "onnx": path.name,
-        "sha256": _sha256(path),
-        "inputs": [{"name": "identity", "shape": ["batch", layout.identity], "dtype": "float32"},
-                   {"name": "expression", "shape": ["batch", layout.expression], "dtype": "float32"}],
-        "outputs": [{"name": "corrective", "shape": ["batch", FACE, 3], "dtype": "float32",
-                     "meaning": "head-frame offsets in metres of the face region's vertices"}],
-        "usage": "vertices_head = FaceModel.vertices(identity, expression, 'face') + corrective; "
-                 "the first narrow_face vertices are the fitted region",
-        "corrective_rank": system.decoder.rank,
-        "parity": parity,
-    })
+    Sidecar(
+        kind="decoder", onnx=path.name, sha256=_sha256(path), face_model=face_model,
+        inputs=(TensorSpec("identity", ("batch", layout.identity)), TensorSpec("expression", ("batch", layout.expression))),
+        outputs=(TensorSpec("corrective", ("batch", FACE, 3),
+                            meaning="head-frame offsets in metres of the face region's vertices"),),
+        training=training, parity=parity,
+        extra={"usage": "vertices_head = FaceModel.vertices(identity, expression, 'face') + corrective; "
+                        "the first narrow_face vertices are the fitted region",
+               "corrective_rank": system.decoder.rank},
+    ).write(out / "decoder.json")
     written["decoder"] = path
     total_mb = sum(p.stat().st_size for p in written.values()) / 1e6
     log.info("exported %s to %s: %.1f MB of weights in all", ", ".join(written), out, total_mb)
@@ -261,13 +227,6 @@ def export_run(run: Path, out: Path, checkpoint: Path | None = None, tolerance: 
         raise ExportError(f"the exported weights take {total_mb:.1f} MB, more than the configured budget of "
                           f"{config.export.max_total_mb:.0f} MB")
     return written
-
-
-def update_sidecar(path: Path, key: str, value: Any) -> None:
-    """Set one top-level key of a sidecar (e.g. the evaluation figures), atomically."""
-    data = json.loads(path.read_text())
-    data[key] = value
-    _write_json(path, data)
 
 
 def random_inputs(size: int, seed: int = 0) -> dict[str, np.ndarray]:

@@ -1,4 +1,5 @@
-"""Writing modules to ONNX and running them with ONNX Runtime (export, evaluation, timing)."""
+"""Writing modules to ONNX, reading them back, and timing ONNX Runtime sessions (sessions
+themselves come from :func:`runtime.onnx_session.create_session`, as in the app)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,11 @@ from pathlib import Path
 import numpy as np
 import onnx
 import onnxruntime as ort
-import onnxruntime.capi.onnxruntime_pybind11_state as _ort_errors
 import torch
 from google.protobuf.message import DecodeError
 from onnx import TensorProto, helper, numpy_helper
 
-__all__ = ["export_module", "load_onnx", "max_abs_difference", "ort_session", "store_weights_as_float16", "time_session"]
+__all__ = ["export_module", "load_onnx", "max_abs_difference", "store_weights_as_float16", "time_session"]
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +44,6 @@ def export_module(
             opset_version=opset, dynamic_axes=dynamic_axes, dynamo=False, do_constant_folding=True,
         )
     return path
-
-
-def ort_session(path: Path | str | bytes, threads: int = 2, providers: Sequence[str] = ("CPUExecutionProvider",)
-                ) -> ort.InferenceSession:
-    """An ONNX Runtime session with ``threads`` intra-op threads and full graph optimisation;
-    ``path`` is a file, or a serialized model (bytes)."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3
-    model = path if isinstance(path, bytes) else str(path)
-    try:
-        return ort.InferenceSession(model, sess_options=options, providers=list(providers))
-    except (_ort_errors.InvalidProtobuf, _ort_errors.InvalidGraph, _ort_errors.NoSuchFile) as error:
-        name = "the serialized model" if isinstance(path, bytes) else str(path)
-        raise ValueError(f"{name} is not a readable ONNX model (truncated or corrupt: {error})") from error
 
 
 def time_session(session: ort.InferenceSession, feeds: dict[str, np.ndarray], runs: int = 50,

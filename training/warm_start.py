@@ -36,13 +36,14 @@ from onnx import numpy_helper
 from torch import nn
 
 from models.face_model import load_face_model
+from runtime.onnx_session import SessionConfig, create_session
 from training.checkpoint import save_checkpoint
 from training.config import TrainConfig, config_hash, to_dict
 from training.data.sample import Batch, collate
 from training.data.sources import build_dataset
 from training.network.aligned import typical_crop_camera
 from training.network.model import BRANCHES, BranchModule, ThreeBranchNet
-from training.onnx_io import load_onnx, max_abs_difference, ort_session
+from training.onnx_io import load_onnx, max_abs_difference
 from training.system import TrainSystem, build_system, run_branches
 
 __all__ = ["WarmStartError", "checkpoint_from_assets", "load_branch_weights"]
@@ -204,7 +205,7 @@ def _parity(net: ThreeBranchNet, assets: Path, batch: Batch) -> dict[str, float]
         names = module.input_names()
         with torch.no_grad():
             expected = module(*[inputs[name] for name in names]).numpy()
-        got = ort_session(assets / f"{branch}.onnx", threads=1).run(
+        got = create_session(assets / f"{branch}.onnx", SessionConfig(threads=1, use_gpu=False)).run(
             None, {name: inputs[name].numpy() for name in names})[0]
         differences[branch] = max_abs_difference(got, expected)
     return differences

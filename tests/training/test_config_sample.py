@@ -24,12 +24,12 @@ from training.data.sample import Sample, collate
 
 def test_shipped_configs_load() -> None:
     names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
-    assert names == ["lite", "lite-aligned", "lite-continue", "lite-finetune", "resnet50", "smoke"]
+    assert names == ["lite", "lite-aligned", "lite-continue", "resnet50", "smoke"]
     for name in names:
         assert load_config(name).name == name
     lite = load_config("lite")
     assert (lite.network.backbone, lite.network.width, lite.crop.size) == ("mobilenet_v3_large", 0.75, 128)
-    for name in ("lite-finetune", "lite-continue", "lite-aligned"):  # start from lite weights: same network and crop
+    for name in ("lite-continue", "lite-aligned"):  # start from lite weights: same network and crop
         finetune = load_config(name)
         network = replace(finetune.network, frozen_batchnorm=False, aligned_vertices=0, trainable=())
         assert (network, finetune.crop) == (lite.network, lite.crop), name

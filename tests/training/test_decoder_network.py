@@ -8,7 +8,7 @@ import torch
 from training.config import NetworkConfig
 from training.decoder import FACE, NARROW, CorrectiveModule, ShapeDecoder
 from training.network.backbones import BACKBONES, build_backbone
-from training.network.layout import OutputLayout
+from training.network.layout import OutputLayout, split_params
 from training.network.model import BranchModule, ThreeBranchNet
 from training.network.rotation import matrix_to_six_d, six_d_to_matrix
 
@@ -51,7 +51,7 @@ def test_three_branches_share_the_early_layers_and_output_the_layout() -> None:
     assert set(out) == {"rgb", "depth", "rgbd"}
     for params in out.values():
         assert params.shape == (2, layout.total()) == (2, 202)
-        parts = layout.split(params)
+        parts = split_params(layout, params)
         assert parts["expression"].min() >= 0 and parts["expression"].max() <= 1
         torch.testing.assert_close(torch.linalg.det(parts["rotation"]), torch.ones(2), atol=1e-5, rtol=0)
     # The RGB-D branch runs the very modules of the single branches (Fig. 2's weight sharing).

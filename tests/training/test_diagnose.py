@@ -8,9 +8,9 @@ import numpy as np
 import onnx
 import pytest
 
+from runtime.onnx_session import SessionConfig, create_session
 from training.cli import main
 from training.diagnose import _probe_r2, _r2, _with_features, diagnose_assets, format_diagnosis
-from training.onnx_io import ort_session
 
 
 def test_r2_and_the_linear_probe_tell_information_from_noise() -> None:
@@ -27,7 +27,7 @@ def test_r2_and_the_linear_probe_tell_information_from_noise() -> None:
 @pytest.mark.slow
 def test_diagnose_reports_every_branch(tmp_path, smoke_assets, tiny_config, caplog, capsys) -> None:
     graph = _with_features(smoke_assets / "depth.onnx")
-    outputs = ort_session(graph, threads=1).get_outputs()
+    outputs = create_session(graph, SessionConfig(threads=1, use_gpu=False)).get_outputs()
     assert [o.name for o in outputs][0] == "params" and len(outputs) == 2
     head = [n for n in onnx.load(str(smoke_assets / "depth.onnx")).graph.node if n.op_type == "Gemm"][0]
     assert outputs[1].name == head.input[0]  # the head's pooled input features

@@ -98,7 +98,7 @@ def test_cli_reports_bad_input_in_one_line(tmp_path, capsys, smoke_assets) -> No
     assert main(["evaluate", "--assets", str(truncated)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and "no checkpoint" in err[0] and "1000 or more" in err[1]
-    assert "rgbd.onnx is not a readable ONNX model" in err[2]
+    assert "rgbd.onnx does not match its sidecar" in err[2]  # the app's own check: the checksum
 
 
 def test_synthetic_samples_are_consistent(tiny_config, face_model) -> None:

@@ -12,12 +12,12 @@ import pytest
 import torch
 
 from models.face_model import load_face_model
+from runtime.onnx_session import SessionConfig, create_session
 from training.checkpoint import load_checkpoint
 from training.data.sample import collate
 from training.data.sources import build_dataset
 from training.loop import Trainer, train
 from training.network.model import BRANCHES, BranchModule
-from training.onnx_io import ort_session
 from training.system import build_system, run_branches
 from training.warm_start import (
     WarmStartError,
@@ -40,7 +40,7 @@ def _onnx_outputs(assets: Path, batch) -> dict[str, np.ndarray]:
     feeds = {"rgb": batch.get("rgb").numpy(), "xyz": batch.get("xyz").numpy(), "crop_camera": batch.crop_camera().numpy()}
     out = {}
     for branch in BRANCHES:
-        session = ort_session(assets / f"{branch}.onnx", threads=1)
+        session = create_session(assets / f"{branch}.onnx", SessionConfig(threads=1, use_gpu=False))
         out[branch] = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})[0]
     return out
 

@@ -41,7 +41,7 @@ from training.losses.colour import PixelCorrespondence, Rasterizer, colour_loss,
 from training.losses.geometry import closest_points, point_to_point_loss, projective_closest_points
 from training.losses.landmarks import landmark_2d_loss, landmark_3d_loss
 from training.losses.supervision import cross_domain_loss, l21, parameter_losses, regularizers
-from training.network.layout import OutputLayout
+from training.network.layout import OutputLayout, split_params
 
 __all__ = ["BranchMesh", "Correspondences", "Objective"]
 
@@ -107,7 +107,7 @@ class Objective(nn.Module):
         """branch -> (params (B, P), ran (B,)) into :class:`BranchMesh` per branch."""
         meshes = {}
         for branch, (params, ran) in outputs.items():
-            parts = self.layout.split(params)
+            parts = split_params(self.layout, params)
             anchor = batch.rgb_anchor if ANCHOR_OF[branch] == "rgb_anchor" else batch.fields["xyz_anchor"]
             translation = translation_from_network(parts["translation"], anchor, self.scale)
             linear = decoder.linear(parts["identity"], parts["expression"])

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.network.layout import OutputLayout
+from training.network.layout import OutputLayout, split_params
 
 __all__ = ["MeshAlignedRefiner", "farthest_point_indices", "rotation_from_vector", "typical_crop_camera"]
 
@@ -156,7 +156,7 @@ class MeshAlignedRefiner(nn.Module):
     def forward(self, params: torch.Tensor, xyz: torch.Tensor, camera: torch.Tensor) -> torch.Tensor:
         """(B, P) exported parameters -> (B, P) refined ones (albedo and lighting pass through)."""
         layout = self.layout
-        parts = layout.split(params)
+        parts = split_params(layout, params)
         identity, expression = parts["identity"], parts["expression"]
         rotation, translation = parts["rotation"], parts["translation"]
         n_id, n_ex = layout.identity, layout.expression

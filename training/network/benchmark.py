@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from runtime.onnx_session import SessionConfig, create_session
 from training.config import NetworkConfig
 from training.network.layout import OutputLayout
 from training.network.model import BRANCHES, BranchModule, ThreeBranchNet
-from training.onnx_io import export_module, ort_session, time_session
+from training.onnx_io import export_module, time_session
 
 __all__ = ["CANDIDATES", "BenchmarkRow", "benchmark", "format_table"]
 
@@ -96,7 +97,7 @@ def benchmark(candidates: tuple[tuple[str, float, int], ...] = CANDIDATES, threa
                 path = export_module(module, inputs, Path(tmp) / f"{backbone}_{size}_{branch}.onnx",
                                      module.input_names(), ["params"])
                 megabytes[branch] = path.stat().st_size / 1e6
-                session = ort_session(path, threads=threads)
+                session = create_session(path, SessionConfig(threads=threads, use_gpu=False))
                 feeds = {name: x.numpy() for name, x in zip(module.input_names(), inputs, strict=True)}
                 trials = [time_session(session, feeds, runs=runs) for _ in range(repeats)]
                 latency[branch] = min(trials, key=lambda t: t["median_ms"])

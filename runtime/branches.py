@@ -1,5 +1,10 @@
 """The network branches (``rgb``, ``depth``, ``rgbd``) and the decoder corrective, run with
-ONNX Runtime exactly as they were trained (preprocessing from the sidecar's recipe)."""
+ONNX Runtime exactly as they were trained (preprocessing from the sidecar's recipe).
+
+The app's pipeline and training's evaluation run the same :class:`Branch` and
+:class:`Decoder`; :func:`decode_params` is the one place a ``params`` vector is read back
+(training's diagnosis, which runs a graph with an extra output, uses it directly).
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,53 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.onnx_session import SessionConfig, create_session
-from inference.sidecar import read_sidecar
 from models.crop import CropInputs, FaceCrop, prepare_inputs
 from models.errors import ModelError
 from models.face_model import REGION_SIZES, FaceModel
 from models.frame import Frame
 from models.mode import Mode
+from runtime.onnx_session import SessionConfig, create_session
+from runtime.sidecar import Sidecar, read_sidecar
+
+__all__ = ["Branch", "BranchOutput", "CropEstimate", "Decoder", "decode_params"]
+
+
+@dataclass(frozen=True)
+class CropEstimate:
+    """A ``params`` vector read back, in the CROP camera frame (OpenCV, metres).
+
+    rotation: (3, 3) float64 crop camera from head; translation: (3,) float64 metres;
+    identity: (100,) float32; expression: (53,) float32 clipped to [0, 1]; albedo: (K,)
+    float32; lighting: (9, 3) float32 SH in the crop frame.
+    """
+
+    rotation: np.ndarray
+    translation: np.ndarray
+    identity: np.ndarray
+    expression: np.ndarray
+    albedo: np.ndarray
+    lighting: np.ndarray
+
+
+def decode_params(sidecar: Sidecar, params: np.ndarray, anchors: object) -> CropEstimate:
+    """Read one (P,) ``params`` vector of the branch ``sidecar`` describes.
+
+    ``anchors``: anything with ``rgb_anchor`` and ``xyz_anchor`` ((3,) metres, crop frame; a
+    :class:`models.crop.CropInputs` or a training sample): the sidecar's
+    ``translation_anchor`` says which the translation is relative to.
+    """
+    part = {name: params[s] for name, s in sidecar.layout.slices().items()}
+    anchor = getattr(anchors, sidecar.translation_anchor)
+    if anchor is None:
+        raise ValueError(f"the {sidecar.branch} branch needs depth input")
+    return CropEstimate(
+        rotation=part["rotation"].reshape(3, 3).astype(np.float64),
+        translation=sidecar.recipe.translation_from_network(part["translation"], anchor),
+        identity=part["identity"].astype(np.float32),
+        expression=np.clip(part["expression"], 0.0, 1.0).astype(np.float32),
+        albedo=part["albedo"].astype(np.float32),
+        lighting=part["lighting"].reshape(9, 3).astype(np.float32),
+    )
 
 
 @dataclass(frozen=True)
@@ -42,13 +87,11 @@ class Branch:
         self.mode = mode
         self.sidecar = read_sidecar(assets_dir, mode.value, model)
         self.recipe = self.sidecar.recipe
-        self.slices = self.sidecar.slices()
-        self.session = create_session(self.sidecar.onnx, config)
+        self.session = create_session(self.sidecar.onnx_path, config)
         self.input_names = [i.name for i in self.session.get_inputs()]
-        expected = [spec["name"] for spec in self.sidecar.data["inputs"]]
-        if self.input_names != expected:
-            raise ModelError(f"network file {self.sidecar.onnx} has inputs {self.input_names}, its sidecar "
-                             f"says {expected}")
+        if self.input_names != self.sidecar.input_names:
+            raise ModelError(f"network file {self.sidecar.onnx_path} has inputs {self.input_names}, its sidecar "
+                             f"says {self.sidecar.input_names}")
 
     @property
     def uses_rgb(self) -> bool:
@@ -63,21 +106,16 @@ class Branch:
         inputs = prepare_inputs(self.recipe, frame.intrinsics, crop,
                                 rgb=frame.rgb if self.uses_rgb else None,
                                 depth=frame.depth if self.uses_depth else None)
+        return self.run_inputs(inputs)
+
+    def run_inputs(self, inputs: CropInputs) -> BranchOutput:
+        """Estimate the face from prepared crop inputs (the recipe's, with what the branch needs)."""
         feeds = {name: getattr(inputs, name)[None] for name in self.input_names}
-        params = self.session.run(None, feeds)[0][0]
-        part = {name: params[s] for name, s in self.slices.items()}
-        anchor = inputs.anchor(self.mode.value)
-        rotation_crop = part["rotation"].reshape(3, 3).astype(np.float64)
-        translation_crop = self.recipe.translation_from_network(part["translation"], anchor)
-        rotation, translation = inputs.camera.pose_to_source(rotation_crop, translation_crop)
-        return BranchOutput(
-            rotation=rotation, translation=translation,
-            identity=part["identity"].astype(np.float32),
-            expression=np.clip(part["expression"], 0.0, 1.0).astype(np.float32),
-            albedo=part["albedo"].astype(np.float32),
-            lighting=part["lighting"].reshape(9, 3).astype(np.float32),
-            inputs=inputs,
-        )
+        estimate = decode_params(self.sidecar, self.session.run(None, feeds)[0][0], inputs)
+        rotation, translation = inputs.camera.pose_to_source(estimate.rotation, estimate.translation)
+        return BranchOutput(rotation=rotation, translation=translation, identity=estimate.identity,
+                            expression=estimate.expression, albedo=estimate.albedo, lighting=estimate.lighting,
+                            inputs=inputs)
 
 
 class Decoder:
@@ -86,7 +124,7 @@ class Decoder:
     def __init__(self, assets_dir: Path, model: FaceModel, config: SessionConfig = SessionConfig()):  # noqa: B008
         self.model = model
         self.sidecar = read_sidecar(assets_dir, "decoder", model)
-        self.session = create_session(self.sidecar.onnx, config)
+        self.session = create_session(self.sidecar.onnx_path, config)
         n = REGION_SIZES["face"]
         self._template = np.ascontiguousarray(model.template[:n])
         # (100 + 53, n * 3) float32: one matrix product gives the linear model's offsets.

@@ -2,7 +2,8 @@
 
 CUDA is requested only when it can really load (onnxruntime-gpu installed, a CUDA device
 present, and its libraries loadable); otherwise the CPU provider runs, without the loud error
-ONNX Runtime logs when CUDA is asked for and missing (docs/FORMATS.md).
+ONNX Runtime logs when CUDA is asked for and missing (docs/FORMATS.md). The app's pipeline and
+training's export, evaluation and diagnosis all get their sessions here, with the same options.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class SessionConfig:
 
     threads: int = 0
     use_gpu: bool = True
+
+
+CPU_ONLY = SessionConfig(threads=2, use_gpu=False)  # training's checks: reproducible, on the CPU
 
 
 def _cuda_device_count() -> int:
@@ -64,11 +68,16 @@ def default_threads() -> int:
     return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
 
 
-def create_session(path: Path, config: SessionConfig = SessionConfig()) -> ort.InferenceSession:
-    """An inference session for the ONNX file ``path`` (ModelError naming the file if it cannot load)."""
-    path = Path(path)
-    if not path.is_file():
-        raise ModelError(f"network file {path} is missing")
+def create_session(path: Path | bytes, config: SessionConfig = SessionConfig()) -> ort.InferenceSession:
+    """An inference session for the ONNX file ``path``, or a serialized model (bytes).
+
+    Raises :class:`ModelError` naming the file when it is missing, truncated or not ONNX.
+    """
+    name = "the serialized model" if isinstance(path, bytes) else str(path)
+    if not isinstance(path, bytes):
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"network file {path} is missing")
     options = ort.SessionOptions()
     options.intra_op_num_threads = config.threads or default_threads()
     options.inter_op_num_threads = 1
@@ -80,7 +89,8 @@ def create_session(path: Path, config: SessionConfig = SessionConfig()) -> ort.I
     # stage measured 5 ms with spinning, under 1 ms without).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        return ort.InferenceSession(str(path), sess_options=options, providers=list(providers(config.use_gpu)))
+        model = path if isinstance(path, bytes) else str(path)
+        return ort.InferenceSession(model, sess_options=options, providers=list(providers(config.use_gpu)))
     except Exception as exc:  # noqa: BLE001 (ONNX Runtime raises its own untyped errors)
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load network {path}: {first_line}") from None
+        raise ModelError(f"network {name} is not a readable ONNX model (truncated or corrupt?): {first_line}") from None
