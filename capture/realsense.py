@@ -26,7 +26,7 @@ from typing import Any
 
 from capture.base import CaptureError, DeviceInfo, FrameSource, Mode
 from capture.realsense_frames import depth_in_metres, intrinsics_from_profile, rgb_image
-from capture.registry import parse_options
+from capture.spec import parse_options
 from models.camera import Intrinsics
 from models.frame import Frame
 

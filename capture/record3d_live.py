@@ -48,7 +48,7 @@ import cv2
 import numpy as np
 
 from capture.base import CaptureError, DeviceInfo, FrameSource, Mode
-from capture.registry import parse_device_number
+from capture.spec import parse_device_number
 from models.camera import Intrinsics
 from models.frame import Frame
 

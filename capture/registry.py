@@ -2,6 +2,9 @@
 
 Each source kind has a parser: a function that returns a source for the strings it
 understands and None for the others. The CLI and the GUI open sources only through here.
+The registry imports the sources (lazily, so a missing SDK costs only its own kind); no
+source imports the registry back: the helpers they share to read a ``--source`` string are
+in :mod:`capture.spec`.
 """
 
 from __future__ import annotations
@@ -66,29 +69,3 @@ def list_devices() -> list[DeviceInfo]:
     from capture.record3d_live import list_record3d_devices
 
     return [*list_record3d_devices(), *list_realsense_devices()]
-
-
-def parse_device_number(spec: str, name: str, what: str) -> int | None:
-    """``name`` -> 0, ``name:N`` -> N, another source -> None; ``name:x`` -> CaptureError.
-
-    ``what`` says what N counts, for the error message (``camera number``).
-    """
-    head, sep, rest = spec.partition(":")
-    if head != name:
-        return None
-    if not sep:
-        return 0
-    if not rest.strip().isdigit():
-        raise CaptureError(f"malformed source {spec!r}; expected {name} or {name}:N (N = {what})")
-    return int(rest)
-
-
-def parse_options(text: str, spec: str) -> dict[str, str]:
-    """``"seed=3,fps=60"`` -> ``{"seed": "3", "fps": "60"}``; malformed -> CaptureError."""
-    options: dict[str, str] = {}
-    for item in filter(None, text.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise CaptureError(f"malformed source option {item!r} in {spec!r}; expected key=value")
-        options[key.strip()] = value.strip()
-    return options

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from capture.base import CaptureError, FrameSource, Mode
-from capture.registry import parse_options
+from capture.spec import parse_options
 from models.camera import truedepth_intrinsics
 from models.face_model import load_face_model
 from models.frame import Frame

@@ -15,7 +15,7 @@ import cv2
 
 from capture.base import CaptureError, FrameSource, Mode
 from capture.opencv_sources import DEFAULT_FPS, RGB_ONLY, assumed_intrinsics, to_rgb, valid_fps
-from capture.registry import parse_device_number
+from capture.spec import parse_device_number
 from models.frame import Frame
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,8 @@ from capture.r3d import R3DSource
 from capture.realsense import RealSenseSource
 from capture.realsense_file import RealSenseFileSource
 from capture.record3d_live import Record3DSource
-from capture.registry import known_sources, list_devices, open_source, parse_device_number
+from capture.registry import known_sources, list_devices, open_source
+from capture.spec import parse_device_number
 from capture.synthetic import SyntheticSource
 from capture.video import VideoFileSource
 from capture.webcam import WebcamSource
