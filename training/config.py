@@ -2,23 +2,24 @@
 
 Every section has defaults; a YAML file only names what differs. Unknown keys are errors (a
 typo must not silently train with a default). :func:`config_hash` is a stable digest of the
-resolved configuration, written into the run folder and into the exported sidecars.
+resolved configuration, written into the run folder and into the exported sidecars. Files are
+read and written by :mod:`models.config_files`, the app's configuration code too.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from models.config_files import ConfigError, from_dict, read_config_file, to_dict, write_config_file
 from models.crop import CropRecipe
+
+__all__ = ["CONFIG_DIR", "CameraPreset", "ConfigError", "DataConfig", "EvalConfig", "ExportConfig", "LossConfig",
+           "NetworkConfig", "OptimConfig", "RunConfig", "ScheduleConfig", "SourceConfig", "TrainConfig",
+           "config_hash", "from_dict", "load_config", "resume_differences", "save_config", "to_dict"]
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
 
@@ -253,88 +254,16 @@ class TrainConfig:
     evaluation: EvalConfig = field(default_factory=EvalConfig)
 
 
-class ConfigError(ValueError):
-    """A configuration file names an unknown key or a value of the wrong kind."""
-
-
-def _convert(tp: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return from_dict(tp, value, where)
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if not isinstance(value, list | tuple):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
-        if len(args) != len(value):
-            raise ConfigError(f"{where}: expected {len(args)} values, got {len(value)}")
-        return tuple(_convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, value, strict=True)))
-    if origin in (typing.Union, types.UnionType):
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected an integer, got {value!r}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected a string, got {value!r}")
-        return value
-    return value
-
-
-def from_dict(cls: type, data: dict[str, Any], where: str = "config") -> Any:
-    """Build dataclass ``cls`` from a (partial) mapping; missing keys keep their defaults."""
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(data) - names
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(names)}")
-    values = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
-    try:
-        return cls(**values)
-    except ValueError as exc:  # a dataclass's own validation (e.g. CropRecipe's)
-        raise ConfigError(f"{where}: {exc}") from None
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    """The dataclass as plain YAML/JSON types (tuples become lists)."""
-
-    def plain(value: Any) -> Any:
-        if dataclasses.is_dataclass(value):
-            return {f.name: plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        if isinstance(value, tuple | list):
-            return [plain(v) for v in value]
-        return value
-
-    return plain(config)
-
-
 def load_config(path: str | Path) -> TrainConfig:
     """A :class:`TrainConfig` from a YAML file, or from a name in ``training/configs``."""
     path = Path(path)
     if not path.exists() and not path.suffix:
         path = CONFIG_DIR / f"{path}.yaml"
-    if not path.exists():
-        raise ConfigError(f"config file {path} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping")
-    return from_dict(TrainConfig, data, where=path.name)
+    return read_config_file(path, TrainConfig)
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
-    Path(path).write_text(yaml.safe_dump(to_dict(config), sort_keys=False))
+    write_config_file(config, path)
 
 
 # Sections and keys that do not change what is trained: a run may resume with them changed.
