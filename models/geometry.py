@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from models.camera import Intrinsics
+from models.conventions import GL_FROM_OPENCV
 
 
 def valid_depth_mask(depth: np.ndarray) -> np.ndarray:
@@ -75,8 +76,9 @@ def euler_to_matrix(yaw: float, pitch: float, roll: float) -> np.ndarray:
 
 
 # Rotation that turns the head frame (y up, z out of the face) into the OpenCV camera frame
-# (y down, z forward) for a face looking straight into the camera.
-HEAD_TO_CAMERA_FRONTAL = np.diag([1.0, -1.0, -1.0])
+# (y down, z forward) for a face looking straight into the camera: the OpenCV/GL flip
+# (models.conventions).
+HEAD_TO_CAMERA_FRONTAL = GL_FROM_OPENCV
 
 
 def head_pose_to_camera(yaw: float, pitch: float, roll: float) -> np.ndarray:

@@ -29,13 +29,13 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from models.conventions import face_centre_in_head
 from models.face_model import load_face_model
 from runtime.branches import decode_params
 from runtime.onnx_session import SessionConfig, create_session
 from runtime.sidecar import Sidecar
 from training.config import DataConfig
 from training.data.sources import build_dataset
-from training.data.synthetic import face_centre_in_head
 from training.network.model import BRANCHES
 from training.onnx_io import load_onnx
 

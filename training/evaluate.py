@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from models.camera import truedepth_intrinsics
+from models.conventions import face_centre_in_head
 from models.crop import angle_from_up, crop_from_point, prepare_inputs
 from models.face_model import REGION_SIZES, load_face_model
 from models.mode import Mode
@@ -49,7 +50,6 @@ from runtime.branches import Branch, Decoder
 from runtime.onnx_session import SessionConfig
 from runtime.sidecar import Sidecar
 from training.config import EvalConfig
-from training.data.synthetic import face_centre_in_head
 from training.export import random_inputs
 from training.geometry import umeyama
 from training.network.model import BRANCHES

@@ -12,11 +12,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from models.conventions import face_centre_in_head
 from models.face_model import FaceModel
 from models.render.albedo import AlbedoModel
 from training.config import TrainConfig
 from training.data.sample import Batch
-from training.data.synthetic import face_centre_in_head
 from training.decoder import ShapeDecoder
 from training.losses.objective import Objective
 from training.network.aligned import farthest_point_indices

@@ -34,6 +34,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from models.camera import Intrinsics
+from models.conventions import face_centre_in_head
 from models.crop import CropRecipe, crop_from_point, prepare_inputs
 from models.face_model import REGION_SIZES, FaceModel, load_face_model
 from models.render.sh_lighting import random_sh
@@ -48,7 +49,7 @@ from training.data.occluders import add_occluders
 from training.data.sample import Sample
 from training.data.viewpoint import jitter_crop, random_view
 
-__all__ = ["SyntheticDataset", "SyntheticGenerator", "face_centre_in_head"]
+__all__ = ["SyntheticDataset", "SyntheticGenerator"]
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +68,6 @@ class _Scene:
     angle: float
     albedo: np.ndarray
     sh: np.ndarray
-
-
-def face_centre_in_head(model: FaceModel) -> np.ndarray:
-    """(3,) head-frame point the crops are centred on: the centroid of the 68 landmarks."""
-    return model.template[model.landmark_indices].mean(axis=0).astype(np.float64)
 
 
 class SyntheticGenerator:
