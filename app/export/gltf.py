@@ -31,7 +31,7 @@ toward +z)::
 - Frames with no face hold the previous weights and pose (frames before the first face: the
   neutral weights, as in the CSV, at the first face's pose), so keys stay one per source frame.
 
-Streaming: per frame only the 52 weights, the pose and the gaze are kept (about 300 bytes),
+Streaming: per frame only the time, 52 weights, the pose and the gaze are kept (328 bytes),
 plus two running sums for the detail layer; the document is built and written at commit
 through :class:`~app.export.target.AtomicFile`, so a failed or cancelled export leaves no file.
 
@@ -86,10 +86,10 @@ _EYE_COLUMNS = (CURVE_COUNT + 3, CURVE_COUNT + 4, CURVE_COUNT + 6, CURVE_COUNT +
 
 
 class _Rows:
-    """A growing (F, width) float64 table (amortised doubling; ``rows`` is a view)."""
+    """A growing (F, width) table (amortised doubling; ``rows`` is a view)."""
 
-    def __init__(self, width: int):
-        self._data = np.empty((256, width))
+    def __init__(self, width: int, dtype: type = np.float64):
+        self._data = np.empty((256, width), dtype)
         self.count = 0
 
     def append(self, row: np.ndarray) -> None:
@@ -116,9 +116,9 @@ class GltfSession(ExportSession):
         self._arkit = face_model.arkit_matrix.astype(np.float64)
         self._detail = DetailLayer(face_model)
         self._times = _Rows(1)
-        self._weights = _Rows(CURVE_COUNT)
+        self._weights = _Rows(CURVE_COUNT, np.float32)  # what glTF stores anyway
         self._poses = _Rows(12)  # camera from head (OpenCV): rotation row-major, translation; NaN before a face
-        self._gaze = _Rows(4)
+        self._gaze = _Rows(4, np.float32)
         self._has_gaze = False
         self._identity: np.ndarray | None = None
         self._intrinsics: Intrinsics | None = None

@@ -18,6 +18,7 @@ import shutil
 import struct
 import subprocess
 import threading
+import tracemalloc
 import weakref
 
 import numpy as np
@@ -443,6 +444,27 @@ def test_session_keeps_no_results(tmp_path, face_model, take):
     assert sum(ref() is not None for ref in refs) <= 2  # the aligner's last and held result
     session.commit()
     assert len(GltfTake(tmp_path / "t.glb").weights()) == 30
+
+
+def test_memory_per_frame_is_a_few_hundred_bytes(tmp_path, face_model, take):
+    first = take[2]
+    session = GltfExporter(tmp_path / "t.glb").open(fps=FPS, face_model=face_model)
+    session.write(first)
+
+    def used_after(start, stop):
+        for i in range(start, stop):  # held frames: the pipeline's results for frames without a face
+            session.write(dataclasses.replace(first, index=i, timestamp=i / FPS, found=False))
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0]
+
+    tracemalloc.start()
+    try:
+        before = used_after(3, 1003)
+        after = used_after(1003, 8003)
+    finally:
+        tracemalloc.stop()
+    assert 0 < (after - before) / 7000 < 1024  # a face mesh would be 113 kB
+    session.abort()
 
 
 def test_take_with_no_face_is_a_clear_error_and_no_file(tmp_path, face_model, take):
