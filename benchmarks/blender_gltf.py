@@ -9,14 +9,14 @@ wants Python 3.13: ``python3.13 -m venv /tmp/bpy && /tmp/bpy/bin/pip install bpy
 imports the .glb with ``bpy.ops.import_scene.gltf`` and checks, printing each figure:
 
 - one mesh with shape keys, and its 52 keys (besides the basis) are named like the CSV columns;
-- the shape-key action has one key per frame on every curve;
+- the shape-key action has one key per frame on every curve, and so do the eyes' rotations;
 - the ``JawOpen`` curve equals the CSV's JawOpen column (to 1e-4) at every frame;
 - the head is upright and faces Blender's front view: the head's up axis within 30 degrees
   of +Z and its facing axis within 35 degrees of -Y (the synthetic head turns up to 29 degrees
   in yaw) at every frame.
 
 Exit status 0 when every check passes. ``PY benchmarks/blender_gltf.py --check GLB CSV``
-checks any export (the take's frame rate is read from the .glb's ``asset.extras``).
+checks any export, .glb or .gltf (the take's frame rate is read from its ``asset.extras``).
 """
 
 from __future__ import annotations
@@ -38,12 +38,19 @@ JAW_TOLERANCE = 1e-4
 
 def export_take(folder: Path, frames: int, space: str) -> tuple[Path, Path]:
     """Write the synthetic take as .glb and .csv (project Python)."""
+    import dataclasses
+
+    import numpy as np
+
     from app.export import exporter_for
     from app.export.samples import synthetic_results
     from models.face_model import load_face_model
 
     model = load_face_model()
     results = synthetic_results(model, frames, fps=30.0, missing={0, 1, 40, 41, 42})
+    # a wandering gaze (the eyes' keys), both eyes together as a person looks around
+    results = [dataclasses.replace(r, gaze=np.array([[0.3 * math.sin(r.index / 20), 0.15 * math.cos(r.index / 15)]] * 2,
+                                                    np.float32)) if r.has_face else r for r in results]
     glb, table = folder / "take.glb", folder / "take.csv"
     for path in (glb, table):
         exporter_for(path).export(results, fps=30.0, face_model=model, space=space)
@@ -51,8 +58,10 @@ def export_take(folder: Path, frames: int, space: str) -> tuple[Path, Path]:
 
 
 def glb_json(path: Path) -> dict:
-    """The JSON chunk of a .glb file."""
+    """The JSON of a .gltf file or the JSON chunk of a .glb file."""
     data = path.read_bytes()
+    if path.suffix.lower() == ".gltf":
+        return json.loads(data)
     length, kind = struct.unpack_from("<I4s", data, 12)
     if data[:4] != b"glTF" or kind != b"JSON":
         raise SystemExit(f"{path} is not a glTF binary")
@@ -114,6 +123,17 @@ def check(glb: Path, table: Path) -> bool:
     counts = {len(c.keyframe_points) for c in curves}
     report("one key per frame", counts == {len(body)}, f"action {action.name!r}: {len(curves)} curves, "
            f"keys per curve {sorted(counts)}, frames {len(body)}")
+    for name in ("eyeLeft", "eyeRight"):
+        eye = scene.objects.get(name)
+        data = eye.animation_data if eye is not None else None
+        if data is None or data.action is None:
+            print(f"note {name}: no rotation keys (the results carry no gaze)")
+            continue
+        eye_curves = [c for c in fcurves_of(data.action, getattr(data, "action_slot", None))
+                      if c.data_path == "rotation_quaternion"]
+        eye_counts = {len(c.keyframe_points) for c in eye_curves}
+        report(f"{name} turns with the gaze", len(eye_curves) == 4 and eye_counts == {len(body)},
+               f"{len(eye_curves)} rotation curves, keys per curve {sorted(eye_counts)}")
     jaw = next((c for c in curves if c.data_path == 'key_blocks["JawOpen"].value'), None)
     if jaw is None:
         report("JawOpen curve", False, "missing")
