@@ -148,7 +148,8 @@ class GltfSession(ExportSession):
             self._intrinsics = frame.intrinsics
         if frame.found:  # a held face is the same mesh again: count each face once
             vertices = self.topology.check_vertices(face.vertices, face.index)
-            self._detail.add((vertices.astype(np.float64) - translation) @ rotation, face.identity, face.expression)
+            self._detail.add((vertices - translation.astype(np.float32)) @ rotation.astype(np.float32),
+                             face.identity, face.expression)
             self._identity = None if face.identity is None else np.asarray(face.identity, np.float32)
 
     # -- commit ------------------------------------------------------------------------------------

@@ -243,46 +243,55 @@ class DetailLayer:
     accumulated over a take without keeping frames.
 
     :meth:`add` takes one frame's head-frame face vertices and its coefficients; :attr:`mean`
-    is the average residual (N, 3) metres (the detail layer added to the rig's base mesh);
-    :meth:`spread_m` the largest per-vertex standard deviation around it (what a rig with a
-    fixed detail layer cannot follow). Sums are float64: memory is two (N, 3) arrays.
+    is the average residual ``vertices - model(identity, expression)`` (N, 3) metres (the
+    detail layer added to the rig's base mesh). The model is linear, so the mean residual is
+    the mean of the vertices minus the model of the mean coefficients: a frame costs one
+    (N, 3) sum. :meth:`spread_m` estimates, from every :data:`SPREAD_STRIDE`-th frame, the
+    largest per-vertex standard deviation of the residual (what a fixed detail layer cannot
+    follow). Memory: three (N, 3) float64 arrays.
     """
+
+    SPREAD_STRIDE = 32
 
     def __init__(self, model: FaceModel):
         n = REGION_SIZES[EXPORT_REGION]
-        self._template = model.template[:n].astype(np.float64)
-        self._identity_basis = model.identity_basis[:, :n].reshape(model.num_identity, -1)
-        self._expression_basis = model.expression_basis[:, :n].reshape(model.num_expression, -1)
-        self._identity_key: bytes | None = None
-        self._identity_shape = np.zeros((n, 3))
+        self._model = model
         self._sum = np.zeros((n, 3))
-        self._sum_sq = np.zeros((n, 3))
+        self._sum_identity = np.zeros(model.num_identity)
+        self._sum_expression = np.zeros(model.num_expression)
+        self._sampled = 0
+        self._sample_sum = np.zeros((n, 3))
+        self._sample_sum_sq = np.zeros((n, 3))
         self.count = 0
 
     def add(self, head_vertices: np.ndarray, identity: np.ndarray | None, expression: np.ndarray | None) -> None:
-        """Accumulate ``head_vertices - model(identity, expression)`` (None: coefficients 0)."""
-        key = b"" if identity is None else np.asarray(identity, np.float32).tobytes()
-        if key != self._identity_key:
-            shape = self._template.copy()
-            if identity is not None:
-                coefficients = np.asarray(identity, np.float32)
-                shape += (coefficients @ self._identity_basis[: len(coefficients)]).reshape(-1, 3)
-            self._identity_shape, self._identity_key = shape, key
-        residual = np.asarray(head_vertices, np.float64) - self._identity_shape
+        """Accumulate one frame (coefficients None: 0)."""
+        head = np.asarray(head_vertices)
+        self._sum += head
+        if identity is not None:
+            self._sum_identity[: len(identity)] += identity
         if expression is not None:
-            residual -= (np.asarray(expression, np.float32) @ self._expression_basis).reshape(-1, 3)
-        self._sum += residual
-        self._sum_sq += residual * residual
+            self._sum_expression += expression
+        if self.count % self.SPREAD_STRIDE == 0:
+            residual = head - self._model.vertices(identity, expression, region=EXPORT_REGION)
+            self._sample_sum += residual
+            self._sample_sum_sq += residual * residual
+            self._sampled += 1
         self.count += 1
 
     @property
     def mean(self) -> np.ndarray:
         """(N, 3) float64 mean residual, metres (zeros before any frame)."""
-        return self._sum / max(self.count, 1)
+        if self.count == 0:
+            return np.zeros_like(self._sum)
+        linear = self._model.vertices((self._sum_identity / self.count).astype(np.float32),
+                                      (self._sum_expression / self.count).astype(np.float32), region=EXPORT_REGION)
+        return self._sum / self.count - linear
 
     def spread_m(self) -> float:
-        """The largest per-vertex standard deviation of the residual's length, metres."""
-        if self.count == 0:
+        """The largest per-vertex standard deviation of the residual's length, metres (sampled)."""
+        if self._sampled == 0:
             return 0.0
-        variance = np.maximum(self._sum_sq / self.count - self.mean ** 2, 0.0).sum(axis=1)
+        mean = self._sample_sum / self._sampled
+        variance = np.maximum(self._sample_sum_sq / self._sampled - mean ** 2, 0.0).sum(axis=1)
         return float(np.sqrt(variance.max()))

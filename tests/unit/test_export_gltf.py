@@ -28,7 +28,7 @@ from scipy.spatial.transform import Rotation
 
 import app.export.target as target
 from app.export import ExportCancelled, ExportError, GltfExporter, exporter_for
-from app.export.gltf_rig import TRIM_M, arkit_target_matrix, eye_quaternions, split_pair_error
+from app.export.gltf_rig import TRIM_M, DetailLayer, arkit_target_matrix, eye_quaternions, split_pair_error
 from app.export.samples import synthetic_results
 from models.arkit_values import CURVE_NAMES
 from models.camera import Intrinsics
@@ -339,6 +339,20 @@ def test_detail_layer_is_carried_by_the_base_mesh(tmp_path, face_model, take):
     rig = export_pair(tmp_path, face_model, results)
     k = next(i for i, r in enumerate(results) if r.found)
     assert np.linalg.norm(rig.replay(k)[:N] - frame_obj(tmp_path, results[k].index), axis=1).max() < 1e-4
+
+
+def test_detail_layer_mean_and_spread(face_model):
+    rng = np.random.default_rng(2)
+    bump = rng.normal(0, 1e-3, (N, 3))
+    layer = DetailLayer(face_model)
+    layer.SPREAD_STRIDE = 1
+    for k in range(40):
+        identity = rng.normal(0, 0.7, face_model.num_identity).astype(np.float32)
+        expression = rng.uniform(0, 1, face_model.num_expression).astype(np.float32)
+        scale = 2.0 * (k % 2)  # the corrective's size changes from frame to frame: mean 1, std 1
+        layer.add(face_model.vertices(identity, expression) + scale * bump, identity, expression)
+    np.testing.assert_allclose(layer.mean, bump, atol=2e-6)
+    assert layer.spread_m() == pytest.approx(np.linalg.norm(bump, axis=1).max(), rel=1e-3)
 
 
 def test_settled_identity_is_the_last_faces(tmp_path, face_model, take):
