@@ -99,13 +99,13 @@ class GltfDocument:
         self.gltf.accessors.append(accessor)
         return len(self.gltf.accessors) - 1
 
-    def to_bytes(self, binary: bool) -> list[bytes]:
+    def to_bytes(self, binary: bool) -> list[bytes | bytearray]:
         """The file's bytes, in pieces: a ``.glb`` when ``binary``, else a ``.gltf`` (JSON)."""
         self._blob.extend(b"\0" * (-len(self._blob) % 4))
         if binary:
             self.gltf.buffers = [pygltflib.Buffer(byteLength=len(self._blob))]
             self.gltf.set_binary_blob(bytes(self._blob))
-            return [bytes(piece) for piece in self.gltf.save_to_bytes()]
+            return list(self.gltf.save_to_bytes())
         uri = pygltflib.DATA_URI_HEADER + base64.b64encode(self._blob).decode("ascii")
         self.gltf.buffers = [pygltflib.Buffer(byteLength=len(self._blob), uri=uri)]
         return [self.gltf.gltf_to_json(separators=(",", ":"), indent=None).encode("utf-8")]
