@@ -11,6 +11,7 @@ imports the .glb with ``bpy.ops.import_scene.gltf`` and checks, printing each fi
 - one mesh with shape keys, and its 52 keys (besides the basis) are named like the CSV columns;
 - the shape-key action has one key per frame on every curve, and so do the eyes' rotations;
 - the ``JawOpen`` curve equals the CSV's JawOpen column (to 1e-4) at every frame;
+- the capture camera has the file's vertical field of view, sits at the origin and sees the face;
 - the head is upright and faces Blender's front view: the head's up axis within 30 degrees
   of +Z and its facing axis within 35 degrees of -Y (the synthetic head turns up to 29 degrees
   in yaw) at every frame.
@@ -85,7 +86,8 @@ def check(glb: Path, table: Path) -> bool:
     import bpy
     from mathutils import Vector
 
-    fps = float(glb_json(glb)["asset"]["extras"]["fps"])
+    document = glb_json(glb)
+    fps = float(document["asset"]["extras"]["fps"])
     bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = round(fps), round(fps) / fps
@@ -110,7 +112,18 @@ def check(glb: Path, table: Path) -> bool:
            f"cameras: {sum(o.type == 'CAMERA' for o in scene.objects)}")
     if len(keyed) != 1:
         return False
+    cameras = [o for o in scene.objects if o.type == "CAMERA"]
+    if cameras:
+        yfov = document["cameras"][0]["perspective"]["yfov"]
+        camera = cameras[0]
+        report("capture camera", abs(camera.data.angle_y - yfov) < 1e-3 and camera.matrix_world.translation.length < 1e-6,
+               f"vertical field of view {math.degrees(camera.data.angle_y):.2f} deg (file {math.degrees(yfov):.2f}), "
+               f"at {tuple(round(v, 6) for v in camera.matrix_world.translation)}")
     face = keyed[0]
+    if cameras:
+        seen = cameras[0].matrix_world.inverted() @ face.matrix_world.translation
+        report("the face is in front of the camera", seen.z < 0 and abs(seen.x) < -seen.z and abs(seen.y) < -seen.z,
+               f"head origin at {tuple(round(v, 3) for v in seen)} in the camera's frame (it looks down -Z)")
     keys = face.data.shape_keys
     names = [block.name for block in keys.key_blocks][1:]
     report("52 shape keys named like the CSV columns", names == curve_columns,

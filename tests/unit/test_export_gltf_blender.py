@@ -23,4 +23,4 @@ def test_blender_imports_one_keyed_mesh_with_the_csv_curves():
     done = subprocess.run([sys.executable, "-m", "benchmarks.blender_gltf", "--blender-python", python,
                            "--frames", "60"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
     checks = [line for line in done.stdout.splitlines() if line.startswith(("ok", "FAIL"))]
-    assert done.returncode == 0 and len(checks) == 7 and all(c.startswith("ok") for c in checks), done.stdout[-3000:]
+    assert done.returncode == 0 and len(checks) == 9 and all(c.startswith("ok") for c in checks), done.stdout[-3000:]
