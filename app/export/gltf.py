@@ -37,9 +37,12 @@ through :class:`~app.export.target.AtomicFile`, so a failed or cancelled export 
 
 Library: ``pygltflib`` (a typed model of the whole glTF 2.0 schema: sparse accessors, morph
 targets, animations, cameras, and a GLB writer) rather than ``trimesh``'s exporter, which
-writes static meshes and scenes but no morph targets, animations or sparse accessors, or
-``gltflib`` (unmaintained since 2022). pygltflib leaves the binary layout to the caller,
-which :mod:`app.export.gltf_document` does from numpy arrays.
+writes meshes and scenes but has no morph targets, animations or sparse accessors (its
+maintainer: no animation is implemented; a post-processing hook leaves packing them to the
+caller), or ``gltflib`` (no release since 2022). pygltflib leaves the binary layout to the
+caller, which :mod:`app.export.gltf_document` does from numpy arrays. Normals have no morph
+targets, which keeps the file small: Blender recomputes them; other viewers keep the base
+normals.
 """
 
 from __future__ import annotations
