@@ -124,7 +124,8 @@ class GltfTake:
 
 def read_obj_vertices(path):
     with open(path) as file:
-        return np.array([[float(x) for x in line.split()[1:4]] for line in file if line.startswith("v ")])
+        lines = [line[2:] for line in file if line.startswith("v ")]
+    return np.array(" ".join(lines).split(), dtype=np.float64).reshape(-1, 3)
 
 
 def read_csv(path):
@@ -474,10 +475,10 @@ def test_memory_per_frame_is_a_few_hundred_bytes(tmp_path, face_model, take):
     tracemalloc.start()
     try:
         before = used_after(3, 1003)
-        after = used_after(1003, 8003)
+        after = used_after(1003, 5003)
     finally:
         tracemalloc.stop()
-    assert 0 < (after - before) / 7000 < 1024  # a face mesh would be 113 kB
+    assert 0 < (after - before) / 4000 < 1024  # a face mesh would be 113 kB
     session.abort()
 
 
