@@ -1,11 +1,12 @@
-"""Time the exporters on 1,000 frames of the 9,409-vertex face (issue 8 targets).
+"""Time the exporters on 1,000 frames of the 9,409-vertex face (issue 8 and 22 targets).
 
-    python -m benchmarks.export [--frames 1000] [--formats abc,obj,csv,jsonl] [--space gl]
+    python -m benchmarks.export [--frames 1000] [--formats abc,obj,csv,jsonl,glb] [--space gl]
                                 [--bake-pose] [--cores N] [--keep DIR]
 
 Builds a synthetic take (the face model along a smooth head motion and expression; not timed),
 then writes each format into a temporary folder (or ``--keep DIR``) and prints the seconds each
-took. Targets: Alembic <= 10 s, OBJ sequence <= 20 s on 2 cores. ``--cores N`` pins the process
+took. Targets: Alembic <= 10 s, OBJ sequence <= 20 s, glTF rig <= 2 s on 2 cores, and the
+.glb at most 1/20 of the .abc's size (checked when both are written). ``--cores N`` pins the process
 to N CPU cores (Linux) to mimic a smaller machine.
 """
 
@@ -23,8 +24,9 @@ from app.export import exporter_for
 from app.export.samples import synthetic_results
 from models.face_model import load_face_model
 
-TARGETS = {"abc": 10.0, "obj": 20.0}
-TARGETS_NAMES = {"abc": "take.abc", "obj": "take_obj/", "csv": "take.csv", "jsonl": "take.jsonl"}
+TARGETS = {"abc": 10.0, "obj": 20.0, "glb": 2.0}
+TARGETS_NAMES = {"abc": "take.abc", "obj": "take_obj/", "csv": "take.csv", "jsonl": "take.jsonl", "glb": "take.glb"}
+GLB_SIZE_RATIO = 20  # the .glb at most 1/20 of the .abc
 
 
 def folder_size(path: Path) -> int:
@@ -36,7 +38,7 @@ def folder_size(path: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=1000)
-    parser.add_argument("--formats", default="abc,obj,csv,jsonl")
+    parser.add_argument("--formats", default="abc,obj,csv,jsonl,glb")
     parser.add_argument("--space", default="gl", choices=("gl", "opencv"))
     parser.add_argument("--bake-pose", action="store_true")
     parser.add_argument("--cores", type=int, default=None)
@@ -54,6 +56,7 @@ def main() -> None:
     folder = args.keep or Path(tempfile.mkdtemp(prefix="facefromx-export-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     failed = False
+    sizes: dict[str, int] = {}
     try:
         for fmt in args.formats.split(","):
             name = TARGETS_NAMES[fmt]
@@ -66,8 +69,14 @@ def main() -> None:
             verdict = "" if limit is None else (f"  (target <= {limit:.0f} s: "
                                                 f"{'ok' if seconds <= limit else 'MISSED'})")
             failed |= limit is not None and seconds > limit
+            sizes[fmt] = folder_size(path)
             print(f"{exporter.format_name:<20} {seconds:7.2f} s  {args.frames / seconds:8.1f} frames/s  "
-                  f"{folder_size(path) / 1e6:8.1f} MB{verdict}")
+                  f"{sizes[fmt] / 1e6:8.1f} MB{verdict}")
+        if "abc" in sizes and "glb" in sizes:
+            ratio = sizes["abc"] / sizes["glb"]
+            failed |= ratio < GLB_SIZE_RATIO
+            print(f"glTF rig size: 1/{ratio:.0f} of the Alembic archive (target <= 1/{GLB_SIZE_RATIO}: "
+                  f"{'ok' if ratio >= GLB_SIZE_RATIO else 'MISSED'})")
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

@@ -19,6 +19,8 @@ from PyQt6.QtWidgets import (
 from ui.recording import EXPORT_FORMATS
 
 SPACES = {"Y up (OpenGL, Maya, Blender)": "gl", "OpenCV camera (y down)": "opencv"}
+# The recording controller's formats plus the glTF rig (app.export.gltf), label -> suffix.
+FORMATS: dict[str, str] = {**EXPORT_FORMATS, "glTF rig (.glb)": ".glb", "glTF rig, JSON (.gltf)": ".gltf"}
 
 
 class ExportDialog(QDialog):
@@ -30,7 +32,7 @@ class ExportDialog(QDialog):
         self._folder = folder
         self._take_name = take_name
         self.format_box = QComboBox(self)
-        self.format_box.addItems(list(EXPORT_FORMATS))
+        self.format_box.addItems(list(FORMATS))
         self.space_box = QComboBox(self)
         self.space_box.addItems(list(SPACES))
         self.path_edit = QLineEdit(self)
@@ -54,7 +56,7 @@ class ExportDialog(QDialog):
 
     @property
     def suffix(self) -> str:
-        return EXPORT_FORMATS[self.format_box.currentText()]
+        return FORMATS[self.format_box.currentText()]
 
     def destination(self) -> str:
         """The path to export to (a folder path ends with a separator for OBJ sequences)."""

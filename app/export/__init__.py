@@ -1,4 +1,4 @@
-"""Exporters: OBJ sequences, Alembic, Live Link Face CSV and JSON Lines (docs/CONTRACT.md).
+"""Exporters: OBJ sequences, Alembic, Live Link Face CSV, glTF rigs and JSON Lines (docs/CONTRACT.md).
 
 >>> from app.export import exporter_for
 >>> exporter_for("take.abc").export(results, fps=30.0, face_model=model, space="gl")
@@ -14,6 +14,7 @@ from app.export.base import CancelFlag, Exporter, ExportSession, ProgressCallbac
 from app.export.dispatch import FILE_FORMATS, export, exporter_for, is_sequence_path
 from app.export.errors import ExportCancelled, ExportError, UnknownExportFormatError
 from app.export.frames import ExportFrame, FrameAligner
+from app.export.gltf import GltfExporter
 from app.export.jsonl import JsonlExporter
 from app.export.livelink_csv import LiveLinkCsvExporter
 from app.export.obj import ObjSequenceExporter
@@ -21,7 +22,7 @@ from app.export.space import SPACES, Space
 
 __all__ = [
     "FILE_FORMATS", "SPACES", "AlembicExporter", "CancelFlag", "ExportCancelled", "ExportError",
-    "ExportFrame", "ExportSession", "Exporter", "FilmBack", "FrameAligner", "JsonlExporter",
+    "ExportFrame", "ExportSession", "Exporter", "FilmBack", "FrameAligner", "GltfExporter", "JsonlExporter",
     "LiveLinkCsvExporter", "ObjSequenceExporter", "ProgressCallback", "Space",
     "UnknownExportFormatError", "export", "exporter_for", "is_cancelled", "is_sequence_path",
 ]

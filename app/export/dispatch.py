@@ -9,6 +9,7 @@ from pathlib import Path
 from app.export.alembic import AlembicExporter
 from app.export.base import CancelFlag, Exporter, ProgressCallback
 from app.export.errors import UnknownExportFormatError
+from app.export.gltf import GltfExporter
 from app.export.jsonl import JsonlExporter
 from app.export.livelink_csv import LiveLinkCsvExporter
 from app.export.obj import ObjSequenceExporter
@@ -20,6 +21,8 @@ from models.face_result import FaceResult
 FILE_FORMATS: dict[str, type[Exporter]] = {
     ".abc": AlembicExporter,
     ".csv": LiveLinkCsvExporter,
+    ".glb": GltfExporter,
+    ".gltf": GltfExporter,
     ".jsonl": JsonlExporter,
 }
 
@@ -34,7 +37,7 @@ def is_sequence_path(path: str | os.PathLike) -> bool:
 
 
 def exporter_for(path: str | os.PathLike, *, bake_pose: bool = False) -> Exporter:
-    """The exporter for ``path``: ``NAME.abc``, ``NAME.csv``, ``NAME.jsonl``, or a folder.
+    """The exporter for ``path``: ``NAME.abc``, ``NAME.csv``, ``NAME.glb``/``.gltf``, ``NAME.jsonl``, or a folder.
 
     ``bake_pose`` applies to Alembic (camera-frame vertices under an identity transform).
     Raises :class:`UnknownExportFormatError` (one line) for any other extension.
@@ -47,7 +50,7 @@ def exporter_for(path: str | os.PathLike, *, bake_pose: bool = False) -> Exporte
     if exporter is None:
         raise UnknownExportFormatError(
             f"cannot export to {text}: unknown format {suffix!r}; use NAME.abc (Alembic), NAME.csv "
-            f"(Live Link Face), NAME.jsonl (JSON lines) or a folder ending in '/' (OBJ sequence)")
+            f"(Live Link Face), NAME.glb or NAME.gltf (glTF rig), NAME.jsonl (JSON lines) or a folder ending in '/' (OBJ sequence)")
     if exporter is AlembicExporter:
         return AlembicExporter(text, bake_pose=bake_pose)
     return exporter(text)
