@@ -1,0 +1,138 @@
+"""The VMC protocol frame: one OSC bundle per frame (docs/FORMATS.md), as VSeeFace, VNyan,
+Warudo and the Blender VMC add-ons receive it.
+
+The bundle holds, in order:
+
+- ``/VMC/Ext/Blend/Val`` (name, value) for the 52 ARKit curves, named as in the CSV
+  (``EyeBlinkLeft``, ..., the "perfect sync" names), then ``/VMC/Ext/Blend/Apply``;
+- ``/VMC/Ext/Bone/Pos`` (bone, px, py, pz, qx, qy, qz, qw) for ``Head``, and for ``LeftEye``
+  and ``RightEye`` when the frame has gaze;
+- ``/VMC/Ext/Root/Pos`` ("root", 0, 0, 0, 0, 0, 0, 1): the avatar stays where it stands;
+- ``/VMC/Ext/OK`` (1 loaded, 3 calibrated, 0 normal calibration, 1 tracking);
+- ``/VMC/Ext/T`` (the capture time in seconds).
+
+Frames (Unity's, left-handed: y up, z forward). Rotations are the bones' rotations relative to
+a face looking straight into the camera, in the avatar's frame (x to the avatar's right, y up,
+z out of the face): ARKit's face frame (x to the subject's left) mirrored in x, so a quaternion
+(x, y, z, w) there is (x, -y, -z, w) here. The head rotation is built from the streamed
+HeadYaw/Pitch/Roll and each eye's from its yaw and pitch (so VMC carries the CSV's numbers).
+Positions (metres) are in a Unity frame at the capture camera, looking at the avatar:
+(x, y, z)_unity = -(x, y, z)_opencv; the eyes are the centres of the eye landmarks.
+Receivers that retarget rotations only (VSeeFace, Warudo) ignore bone positions.
+
+The messages are laid out once by python-osc's builders; per frame only the float32 arguments
+are packed after those prefixes, which keeps a bundle at tens of microseconds (python-osc
+builds the same bytes in about a millisecond).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
+from pythonosc.osc_message_builder import OscMessageBuilder
+from scipy.spatial.transform import Rotation
+
+from models.arkit_values import CURVE_COUNT, CURVE_NAMES
+from models.face_result import FaceResult
+from models.geometry import euler_to_matrix
+
+BLEND_VAL = "/VMC/Ext/Blend/Val"
+BLEND_APPLY = "/VMC/Ext/Blend/Apply"
+BONE_POS = "/VMC/Ext/Bone/Pos"
+ROOT_POS = "/VMC/Ext/Root/Pos"
+OK = "/VMC/Ext/OK"
+TIME = "/VMC/Ext/T"
+OK_ARGS = (1, 3, 0, 1)  # loaded, calibration state (3: done), calibration mode (0: normal), tracking
+
+# (2, 2) gaze rows and the landmarks (Multi-PIE 68) of each eye, left then right (the subject's).
+EYE_BONES = ("LeftEye", "RightEye")
+EYE_LANDMARKS = (slice(42, 48), slice(36, 42))
+HEAD_ANGLES = slice(CURVE_COUNT, CURVE_COUNT + 3)
+EYE_ANGLES = (slice(CURVE_COUNT + 3, CURVE_COUNT + 5), slice(CURVE_COUNT + 6, CURVE_COUNT + 8))
+_MIRROR_X = np.diag([-1.0, 1.0, 1.0])
+
+
+def _message(address: str, *args: object) -> bytes:
+    builder = OscMessageBuilder(address)
+    for arg in args:
+        builder.add_arg(arg)
+    return builder.build().dgram
+
+
+def _prefix(address: str, name: str, floats: int) -> bytes:
+    """The bytes of ``address (name, 0.0 x floats)`` without the floats (python-osc's layout)."""
+    return _message(address, name, *([0.0] * floats))[:-4 * floats]
+
+
+def _element(message: bytes) -> bytes:
+    """A bundle element: int32 size, then the message."""
+    return struct.pack(">i", len(message)) + message
+
+
+
+
+def _bundle_header() -> bytes:
+    """``#bundle\0`` and the time tag "immediately" (the first 16 bytes of any bundle)."""
+    builder = OscBundleBuilder(IMMEDIATELY)
+    builder.add_content(OscMessageBuilder(BLEND_APPLY).build())
+    return builder.build().dgram[:16]
+
+
+_BUNDLE_HEADER = _bundle_header()
+_BLEND_SIZE = struct.pack(">i", len(_prefix(BLEND_VAL, CURVE_NAMES[0], 1)) + 4)
+_BLEND_PREFIXES = tuple(_prefix(BLEND_VAL, name, 1) for name in CURVE_NAMES)
+_BONE_PREFIXES = {bone: _prefix(BONE_POS, bone, 7) for bone in ("Head", *EYE_BONES)}
+_APPLY = _element(_message(BLEND_APPLY))
+_ROOT = _element(_message(ROOT_POS, "root", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0))
+_OK = _element(_message(OK, *OK_ARGS))
+_TIME_PREFIX = _message(TIME, 0.0)[:-4]  # address and ",f"
+_FLOAT = struct.Struct(">f")
+_POSE = struct.Struct(">7f")
+
+
+def unity_quaternion(rotation: np.ndarray) -> np.ndarray:
+    """(4,) x, y, z, w in the avatar's left-handed frame of a rotation (3, 3) in ARKit's face frame."""
+    return Rotation.from_matrix(_MIRROR_X @ rotation @ _MIRROR_X).as_quat()
+
+
+def unity_position(point_opencv: np.ndarray) -> np.ndarray:
+    """(3,) metres in the camera-centred Unity frame of a point in the OpenCV camera frame."""
+    return -np.asarray(point_opencv, np.float64)
+
+
+def _bone(bone: str, position: np.ndarray, quaternion: np.ndarray) -> bytes:
+    message = _BONE_PREFIXES[bone] + _POSE.pack(*position.tolist(), *quaternion.tolist())
+    return _element(message)
+
+
+class VmcEncoder:
+    """Builds the OSC bundle of a frame (see the module docstring)."""
+
+    kind = "vmc"
+
+    def encode(self, values: np.ndarray, timestamp: float, result: FaceResult) -> bytes:
+        """The bundle of one frame.
+
+        Args:
+            values: (61,) :func:`models.arkit_values.arkit_values` of ``result``.
+            timestamp: the capture time (s); result: the frame's result (pose, landmarks, gaze).
+        """
+        values = np.asarray(values, np.float64)
+        parts = [_BUNDLE_HEADER]
+        blend = values[:CURVE_COUNT].astype(">f4").tobytes()
+        parts.extend(_BLEND_SIZE + prefix + blend[4 * i:4 * i + 4] for i, prefix in enumerate(_BLEND_PREFIXES))
+        parts.append(_APPLY)
+        head_at = unity_position(result.translation) if result.translation is not None else np.zeros(3)
+        parts.append(_bone("Head", head_at, unity_quaternion(euler_to_matrix(*values[HEAD_ANGLES]))))
+        if result.gaze is not None:
+            for bone, angles, landmarks in zip(EYE_BONES, EYE_ANGLES, EYE_LANDMARKS, strict=True):
+                yaw, pitch = values[angles]
+                at = (unity_position(result.landmarks_3d[landmarks].mean(axis=0))
+                      if result.landmarks_3d is not None else head_at)
+                parts.append(_bone(bone, at, unity_quaternion(euler_to_matrix(yaw, pitch, 0.0))))
+        parts.append(_ROOT)
+        parts.append(_OK)
+        parts.append(_element(_TIME_PREFIX + _FLOAT.pack(timestamp)))
+        return b"".join(parts)
