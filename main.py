@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stream", action="append", default=[], metavar="TARGET",
                         help="send every frame over UDP: livelink[:HOST[:PORT]] (Unreal Live Link, "
                              "default 127.0.0.1:11111) or vmc[:HOST[:PORT]] (default 127.0.0.1:39539); repeatable")
-    parser.add_argument("--stream-subject", default="FaceFromX", metavar="NAME",
+    parser.add_argument("--stream-subject", metavar="NAME",
                         help="the Live Link subject name (default: FaceFromX)")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save the window to a PNG")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after this time")
@@ -66,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             run_headless(HeadlessConfig(
                 source=args.source, mode=args.mode, frames=args.frames, refine=args.refine,
                 exports=tuple(args.export), space=args.space, record=args.record, report=args.report,
-                streams=tuple(args.stream), stream_subject=args.stream_subject,
+                streams=tuple(args.stream),
+                stream_subject="FaceFromX" if args.stream_subject is None else args.stream_subject,
             ))
             return 0
         from ui.launch import run_gui
