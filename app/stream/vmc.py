@@ -81,8 +81,8 @@ def _bundle_header() -> bytes:
 
 
 _BUNDLE_HEADER = _bundle_header()
-_BLEND_SIZE = struct.pack(">i", len(_prefix(BLEND_VAL, CURVE_NAMES[0], 1)) + 4)
-_BLEND_PREFIXES = tuple(_prefix(BLEND_VAL, name, 1) for name in CURVE_NAMES)
+# Each blend value's element up to its float: size, address, type tags, name.
+_BLEND_PREFIXES = tuple(_element(_prefix(BLEND_VAL, name, 1) + bytes(4))[:-4] for name in CURVE_NAMES)
 _BONE_PREFIXES = {bone: _prefix(BONE_POS, bone, 7) for bone in ("Head", *EYE_BONES)}
 _APPLY = _element(_message(BLEND_APPLY))
 _ROOT = _element(_message(ROOT_POS, "root", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0))
@@ -122,7 +122,7 @@ class VmcEncoder:
         values = np.asarray(values, np.float64)
         parts = [_BUNDLE_HEADER]
         blend = values[:CURVE_COUNT].astype(">f4").tobytes()
-        parts.extend(_BLEND_SIZE + prefix + blend[4 * i:4 * i + 4] for i, prefix in enumerate(_BLEND_PREFIXES))
+        parts.extend(prefix + blend[4 * i:4 * i + 4] for i, prefix in enumerate(_BLEND_PREFIXES))
         parts.append(_APPLY)
         head_at = unity_position(result.translation) if result.translation is not None else np.zeros(3)
         parts.append(_bone("Head", head_at, unity_quaternion(euler_to_matrix(*values[HEAD_ANGLES]))))
