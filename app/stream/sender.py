@@ -13,6 +13,7 @@ send error only (then counts them).
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import logging
 import socket
@@ -46,6 +47,12 @@ class TargetStats:
     sent: int = 0
     failed: int = 0
     first_error: str | None = None
+
+
+def _slim(result: FaceResult) -> FaceResult:
+    """``result`` without the arrays no stream reads (the mesh, the identity, the 2D landmarks),
+    so that waiting frames hold a few hundred bytes each rather than the mesh."""
+    return dataclasses.replace(result, vertices=None, identity=None, landmarks_2d=None)
 
 
 class StreamSender:
@@ -111,7 +118,7 @@ class StreamSender:
             if len(self._queue) >= self.capacity:
                 self._queue.popleft()
                 self.dropped += 1
-            self._queue.append((result, self.fps, now))
+            self._queue.append((_slim(result), self.fps, now))
             self.submitted += 1
             self._condition.notify()
 

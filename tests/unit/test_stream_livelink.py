@@ -4,6 +4,8 @@ alone and over a real loopback UDP socket."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -36,6 +38,43 @@ def stream_result(index: int, *, fps: float = 30.0, found: bool = True, gaze: bo
         landmarks_3d=(rng.normal(0, 0.03, (68, 3)) + [0, 0, 0.5]).astype(np.float32),
         gaze=rng.uniform(-0.3, 0.3, (2, 2)).astype(np.float32) if gaze else None,
     )
+
+
+class Collector:
+    """A loopback UDP receiver that drains its socket on a thread (a burst of datagrams would
+    overflow the kernel's receive buffer of a socket that is read only afterwards)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.datagrams: list[bytes] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.datagrams.append(self.sock.recv(65536))
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[bytes]:
+        """The datagrams once ``count`` arrived (or at ``timeout``), then a short quiet check."""
+        end = time.monotonic() + timeout
+        while len(self.datagrams) < count and time.monotonic() < end:
+            time.sleep(0.01)
+        time.sleep(0.1)
+        return list(self.datagrams)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
 
 
 def decode_values(face: PyLiveLinkFace) -> dict[str, float]:
@@ -91,26 +130,23 @@ def test_frame_rate(fps: float, rate: tuple[int, int]) -> None:
 
 
 def test_sender_to_a_loopback_receiver_decodes_as_the_shared_values(face_model: FaceModel) -> None:
-    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    receiver.bind(("127.0.0.1", 0))
-    receiver.settimeout(5.0)
-    target = parse_target(f"livelink:127.0.0.1:{receiver.getsockname()[1]}")
+    receiver = Collector()
+    target = parse_target(f"livelink:127.0.0.1:{receiver.port}")
     results = [stream_result(i, found=i % 5 != 3, gaze=i % 2 == 0) for i in range(40)]
     with StreamSender([target], face_model.arkit_matrix, subject="Bench", fps=30.0) as sender:
         for result in results:
             sender.submit(result)
         assert sender.flush()
     sent = [r for r in results if r.found]
-    for result in sent:
-        ok, face = PyLiveLinkFace.decode(receiver.recv(2048))
+    datagrams = receiver.wait_for(len(sent))
+    receiver.close()
+    assert len(datagrams) == len(sent)  # frames without a face were not sent
+    for result, datagram in zip(sent, datagrams, strict=True):
+        ok, face = PyLiveLinkFace.decode(datagram)
         assert ok and face.name == "Bench" and face._frames == result.index
         decoded = decode_values(face)
         expected = arkit_values(result, face_model.arkit_matrix).astype(np.float32)
         np.testing.assert_array_equal([decoded[name] for name in VALUE_NAMES], expected)
         if result.gaze is not None:
             assert decoded["LeftEyeYaw"] == np.float32(result.gaze[0, 0])
-    receiver.settimeout(0.2)
-    with pytest.raises(TimeoutError):
-        receiver.recv(2048)  # frames without a face were not sent
-    receiver.close()
     assert sender.frames_sent == len(sent) and sender.dropped == 0

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import numpy as np
 import pytest
 from pythonosc.osc_bundle import OscBundle
@@ -16,7 +14,7 @@ from models.camera import Intrinsics
 from models.face_model import FaceModel
 from models.face_result import FaceResult
 from models.geometry import head_pose_to_camera
-from tests.unit.test_stream_livelink import stream_result
+from tests.unit.test_stream_livelink import Collector, stream_result
 
 INTRINSICS = Intrinsics(fx=600.0, fy=600.0, cx=320.0, cy=240.0, width=640, height=480)
 FORWARD, UP = np.array([0.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0])
@@ -89,23 +87,23 @@ def test_head_and_eye_bones_in_unity_frame(face_model: FaceModel) -> None:
 
 
 def test_python_osc_parses_bundles_from_the_sender(face_model: FaceModel) -> None:
-    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    receiver.bind(("127.0.0.1", 0))
-    receiver.settimeout(5.0)
-    target = parse_target(f"vmc:127.0.0.1:{receiver.getsockname()[1]}")
+    receiver = Collector()
+    target = parse_target(f"vmc:127.0.0.1:{receiver.port}")
     results = [stream_result(i, gaze=i % 2 == 1) for i in range(20)]
     with StreamSender([target], face_model.arkit_matrix) as sender:
         for result in results:
             sender.submit(result)
         assert sender.flush()
-    for result in results:
-        parsed = messages(receiver.recv(65536))
+    datagrams = receiver.wait_for(len(results))
+    receiver.close()
+    assert len(datagrams) == len(results)
+    for result, datagram in zip(results, datagrams, strict=True):
+        parsed = messages(datagram)
         values = arkit_values(result, face_model.arkit_matrix).astype(np.float32)
         blend = {m.params[0]: m.params[1] for m in parsed if m.address == "/VMC/Ext/Blend/Val"}
         np.testing.assert_array_equal([blend[name] for name in CURVE_NAMES], values[:52])
         assert parsed[-1].params[0] == pytest.approx(result.timestamp)
         assert ("LeftEye" in bones(parsed)) == (result.gaze is not None)
-    receiver.close()
 
 
 def test_bundle_bytes_equal_python_osc_builders(face_model: FaceModel) -> None:
