@@ -27,16 +27,15 @@ builds the same bytes in about a millisecond).
 
 from __future__ import annotations
 
+import math
 import struct
 
 import numpy as np
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
-from scipy.spatial.transform import Rotation
 
 from models.arkit_values import CURVE_COUNT, CURVE_NAMES
 from models.face_result import FaceResult
-from models.geometry import euler_to_matrix
 
 BLEND_VAL = "/VMC/Ext/Blend/Val"
 BLEND_APPLY = "/VMC/Ext/Blend/Apply"
@@ -46,12 +45,12 @@ OK = "/VMC/Ext/OK"
 TIME = "/VMC/Ext/T"
 OK_ARGS = (1, 3, 0, 1)  # loaded, calibration state (3: done), calibration mode (0: normal), tracking
 
-# (2, 2) gaze rows and the landmarks (Multi-PIE 68) of each eye, left then right (the subject's).
+# Gaze rows and eyes are left then right (the subject's); in the Multi-PIE 68 landmarks the
+# right eye is 36-41 and the left eye 42-47.
 EYE_BONES = ("LeftEye", "RightEye")
-EYE_LANDMARKS = (slice(42, 48), slice(36, 42))
+EYE_LANDMARKS = slice(36, 48)
 HEAD_ANGLES = slice(CURVE_COUNT, CURVE_COUNT + 3)
 EYE_ANGLES = (slice(CURVE_COUNT + 3, CURVE_COUNT + 5), slice(CURVE_COUNT + 6, CURVE_COUNT + 8))
-_MIRROR_X = np.diag([-1.0, 1.0, 1.0])
 
 
 def _message(address: str, *args: object) -> bytes:
@@ -92,9 +91,23 @@ _FLOAT = struct.Struct(">f")
 _POSE = struct.Struct(">7f")
 
 
-def unity_quaternion(rotation: np.ndarray) -> np.ndarray:
-    """(4,) x, y, z, w in the avatar's left-handed frame of a rotation (3, 3) in ARKit's face frame."""
-    return Rotation.from_matrix(_MIRROR_X @ rotation @ _MIRROR_X).as_quat()
+def unity_quaternion(yaw: float, pitch: float, roll: float) -> tuple[float, float, float, float]:
+    """(x, y, z, w) in the avatar's left-handed frame of the head angles (radians, ARKit's signs).
+
+    In ARKit's face frame the rotation is :func:`models.geometry.euler_to_matrix`'s
+    R_y(yaw) R_x(pitch) R_z(roll), the quaternion q_y * q_x * q_z; mirroring x turns (x, y, z, w)
+    into (x, -y, -z, w). Written out (a few microseconds; scipy's Rotation takes ~0.4 ms).
+    """
+    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
+    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
+    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
+    # q_y * q_x = (cy sp, sy cp, -sy sp, cy cp); then * q_z.
+    ax, ay, az, aw = cy * sp, sy * cp, -sy * sp, cy * cp
+    x = ax * cr + ay * sr
+    y = ay * cr - ax * sr
+    z = az * cr + aw * sr
+    w = aw * cr - az * sr
+    return x, -y, -z, w
 
 
 def unity_position(point_opencv: np.ndarray) -> np.ndarray:
@@ -102,8 +115,8 @@ def unity_position(point_opencv: np.ndarray) -> np.ndarray:
     return -np.asarray(point_opencv, np.float64)
 
 
-def _bone(bone: str, position: np.ndarray, quaternion: np.ndarray) -> bytes:
-    message = _BONE_PREFIXES[bone] + _POSE.pack(*position.tolist(), *quaternion.tolist())
+def _bone(bone: str, position: np.ndarray, quaternion: tuple[float, ...]) -> bytes:
+    message = _BONE_PREFIXES[bone] + _POSE.pack(*position.tolist(), *quaternion)
     return _element(message)
 
 
@@ -125,13 +138,13 @@ class VmcEncoder:
         parts.extend(prefix + blend[4 * i:4 * i + 4] for i, prefix in enumerate(_BLEND_PREFIXES))
         parts.append(_APPLY)
         head_at = unity_position(result.translation) if result.translation is not None else np.zeros(3)
-        parts.append(_bone("Head", head_at, unity_quaternion(euler_to_matrix(*values[HEAD_ANGLES]))))
+        parts.append(_bone("Head", head_at, unity_quaternion(*values[HEAD_ANGLES].tolist())))
         if result.gaze is not None:
-            for bone, angles, landmarks in zip(EYE_BONES, EYE_ANGLES, EYE_LANDMARKS, strict=True):
-                yaw, pitch = values[angles]
-                at = (unity_position(result.landmarks_3d[landmarks].mean(axis=0))
-                      if result.landmarks_3d is not None else head_at)
-                parts.append(_bone(bone, at, unity_quaternion(euler_to_matrix(yaw, pitch, 0.0))))
+            centres = ((unity_position(result.landmarks_3d[EYE_LANDMARKS].reshape(2, 6, 3).mean(axis=1)))[::-1]
+                       if result.landmarks_3d is not None else (head_at, head_at))
+            for bone, angles, at in zip(EYE_BONES, EYE_ANGLES, centres, strict=True):
+                yaw, pitch = values[angles].tolist()
+                parts.append(_bone(bone, at, unity_quaternion(yaw, pitch, 0.0)))
         parts.append(_ROOT)
         parts.append(_OK)
         parts.append(_element(_TIME_PREFIX + _FLOAT.pack(timestamp)))

@@ -9,11 +9,12 @@ from pythonosc.osc_message import OscMessage
 from scipy.spatial.transform import Rotation
 
 from app.stream import StreamSender, VmcEncoder, parse_target
+from app.stream.vmc import unity_quaternion
 from models.arkit_values import CURVE_NAMES, arkit_values
 from models.camera import Intrinsics
 from models.face_model import FaceModel
 from models.face_result import FaceResult
-from models.geometry import head_pose_to_camera
+from models.geometry import euler_to_matrix, head_pose_to_camera
 from tests.unit.test_stream_livelink import Collector, stream_result
 
 INTRINSICS = Intrinsics(fx=600.0, fy=600.0, cx=320.0, cy=240.0, width=640, height=480)
@@ -65,6 +66,14 @@ def test_bundle_layout_and_values(face_model: FaceModel) -> None:
 def test_eyes_are_sent_only_with_gaze(face_model: FaceModel) -> None:
     assert set(bones(encode(posed(), face_model))) == {"Head"}
     assert set(bones(encode(posed(gaze=np.zeros((2, 2), np.float32)), face_model))) == {"Head", "LeftEye", "RightEye"}
+
+
+def test_unity_quaternion_is_the_mirrored_head_rotation() -> None:
+    mirror = np.diag([-1.0, 1.0, 1.0])
+    for yaw, pitch, roll in np.random.default_rng(3).uniform(-1.2, 1.2, (50, 3)):
+        expected = Rotation.from_matrix(mirror @ euler_to_matrix(yaw, pitch, roll) @ mirror).as_matrix()
+        np.testing.assert_allclose(Rotation.from_quat(unity_quaternion(yaw, pitch, roll)).as_matrix(), expected,
+                                   atol=1e-12)
 
 
 def test_head_and_eye_bones_in_unity_frame(face_model: FaceModel) -> None:
@@ -120,3 +129,10 @@ def test_bundle_bytes_equal_python_osc_builders(face_model: FaceModel) -> None:
             rebuilt.add_arg(param)
         builder.add_content(rebuilt.build())
     assert builder.build().dgram == datagram
+
+
+def test_eye_positions_are_the_eye_landmark_centres(face_model: FaceModel) -> None:
+    result = stream_result(5, gaze=True)
+    eyes = bones(encode(result, face_model))
+    np.testing.assert_allclose(eyes["LeftEye"][0], -result.landmarks_3d[42:48].mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(eyes["RightEye"][0], -result.landmarks_3d[36:42].mean(axis=0), atol=1e-6)
