@@ -1,14 +1,15 @@
 """Live streaming costs: added latency, pipeline latency with streams on and off, a long replay.
 
-    python -m benchmarks.stream [--frames 120] [--mode rgbd] [--replay 100000] [--replay-fps 2000]
+    python -m benchmarks.stream [--frames 60] [--mode rgbd] [--replay 100000] [--replay-fps 1000]
 
-Prints:
+Prints, for two schedules of the pipeline (frames paced at the source's 30 fps, as a live
+source delivers them; and back to back, where the sender thread competes with the next frame):
 1. the pipeline's latency per frame (process + result sinks, on the calling thread) with two
    streams (Live Link + VMC) on and off, measured side by side: blocks of 10 frames alternate
-   on and off over the same pre-rendered synthetic frames, frames back to back (the sender
-   thread competes with the next frame, the worst case);
+   on and off over the same pre-rendered synthetic frames;
 2. the added latency from result to datagram (submit on the pipeline thread to the last
    ``sendto`` of the frame on the sender thread), median and p95, from the "on" frames;
+and once:
 3. a fast replay of ``--replay`` frames (the pipeline's results, renumbered) at ``--replay-fps``
    to two loopback receivers in another process: frames dropped at the sender, send failures,
    datagrams received, and the resident memory after 10% of the frames and at the end.
@@ -78,11 +79,11 @@ def _ms(values) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--frames", type=int, default=120, help="pipeline frames per side (on, off)")
+    parser.add_argument("--frames", type=int, default=60, help="pipeline frames per side (on, off) and schedule")
     parser.add_argument("--mode", default="rgbd", choices=["rgb", "depth", "rgbd"])
     parser.add_argument("--seed", type=int, default=1001)
     parser.add_argument("--replay", type=int, default=100_000, help="frames of the fast replay")
-    parser.add_argument("--replay-fps", type=float, default=2000.0, help="replay rate (frames per second)")
+    parser.add_argument("--replay-fps", type=float, default=1000.0, help="replay rate (frames per second)")
     args = parser.parse_args()
 
     pool_size = min(args.frames, 120)
@@ -93,30 +94,41 @@ def main() -> None:
     receiver = Receiver()
     targets = [parse_target(f"livelink:127.0.0.1:{receiver.ports[0]}"),
                parse_target(f"vmc:127.0.0.1:{receiver.ports[1]}")]
-    sender = StreamSender(targets, pipeline.model.arkit_matrix, fps=fps)
-
-    # 1 and 2: pipeline latency, streams on and off side by side.
     for frame in pool[:10]:
         pipeline.process(frame)  # warm up
-    latency = {False: [], True: []}
     results = []
-    for i in range(2 * args.frames):
-        streaming = (i // 10) % 2 == 1
-        frame = pool[(i // 2) % pool_size]
-        start = time.perf_counter()
-        result = pipeline.process(frame)
-        if streaming:
-            sender.submit(result)
-        latency[streaming].append((time.perf_counter() - start) * 1000)
-        if result.found:
-            results.append(result)
-    sender.flush()
-    added = np.array(sender.latency_s) * 1000
-    off, on = np.median(latency[False]), np.median(latency[True])
-    print(f"pipeline latency ({args.mode}, {args.frames} frames each side, alternating blocks of 10): "
-          f"streams off {_ms(latency[False])}; two streams on {_ms(latency[True])}; "
-          f"median difference {on - off:+.3f} ms")
-    print(f"added latency result -> datagram (both targets sent, {len(added)} frames): {_ms(added)}")
+    earlier = 0  # frames streamed before the replay (the receiver counts them too)
+    for paced in (True, False):
+        # 1 and 2: pipeline latency, streams on and off side by side.
+        sender = StreamSender(targets, pipeline.model.arkit_matrix, fps=fps)
+        latency = {False: [], True: []}
+        submit_us = []
+        begin = time.perf_counter()
+        for i in range(2 * args.frames):
+            if paced:
+                time.sleep(max(0.0, begin + i / fps - time.perf_counter()))
+            streaming = (i // 10) % 2 == 1
+            frame = pool[(i // 2) % pool_size]
+            start = time.perf_counter()
+            result = pipeline.process(frame)
+            if streaming:
+                at = time.perf_counter()
+                sender.submit(result)
+                submit_us.append((time.perf_counter() - at) * 1e6)
+            latency[streaming].append((time.perf_counter() - start) * 1000)
+            if result.found:
+                results.append(result)
+        sender.close()
+        earlier += sender.frames_sent
+        added = np.array(sender.latency_s) * 1000
+        off, on = np.median(latency[False]), np.median(latency[True])
+        schedule = f"paced at {fps:.0f} fps" if paced else "back to back"
+        print(f"pipeline latency ({args.mode}, {schedule}, {args.frames} frames each side, alternating blocks "
+              f"of 10): streams off {_ms(latency[False])}; two streams on {_ms(latency[True])}; "
+              f"median difference {on - off:+.3f} ms")
+        print(f"  added latency result -> datagram ({schedule}, both targets sent, {len(added)} frames): "
+              f"{_ms(added)}; submit on the pipeline thread median {np.median(submit_us):.1f} us; "
+              f"sender thread CPU {sender.cpu_s / max(1, sender.frames_sent) * 1e6:.0f} us per frame")
     encode = {}
     for kind in ("livelink", "vmc"):
         one = [t for t in targets if t.kind == kind]
@@ -130,7 +142,6 @@ def main() -> None:
           + ", ".join(f"{k} {v:.0f} us" for k, v in encode.items()))
 
     # 3: a fast replay to the loopback receivers.
-    sender.close()
     sender = StreamSender(targets, pipeline.model.arkit_matrix, fps=fps)
     base = results[: min(len(results), 60)]
     del results
@@ -147,7 +158,7 @@ def main() -> None:
     sender.close(timeout=30)
     wall = time.perf_counter() - start
     rss_end = rss_mb()
-    counts = receiver.counts()
+    counts = [count - earlier for count in receiver.counts()]
     failed = sum(s.failed for s in sender.stats.values())
     print(f"replay of {args.replay} frames at {args.replay_fps:.0f} fps to Live Link + VMC ({wall:.1f} s, "
           f"{args.replay / wall:.0f} frames/s): sent {sender.frames_sent}, dropped at the sender {sender.dropped}, "

@@ -34,7 +34,9 @@ from models.face_result import FaceResult
 log = logging.getLogger(__name__)
 
 DEFAULT_SUBJECT = "FaceFromX"
-DEFAULT_CAPACITY = 64
+# Frames that may wait for the sender: about 8 s at 30 fps, a quarter second of a 1,000 fps
+# replay; each waiting frame holds about 2 kB (pose, expression, landmarks), never the mesh.
+DEFAULT_CAPACITY = 256
 CLOSE_TIMEOUT_S = 5.0
 LATENCY_SAMPLES = 4096
 
@@ -68,7 +70,8 @@ class StreamSender:
     Attributes (read from any thread): :attr:`submitted` (frames with a face handed over),
     :attr:`frames_sent` (frames whose datagrams went out), :attr:`dropped` (frames dropped
     because the sender was ``capacity`` frames behind), :attr:`stats` per target spec,
-    :attr:`latency_s` (the last submit-to-sent times, seconds).
+    :attr:`latency_s` (the last submit-to-sent times, seconds), :attr:`cpu_s` (the sender
+    thread's CPU time spent on frames, seconds).
     """
 
     def __init__(self, targets: Sequence[StreamTarget], arkit_matrix: np.ndarray, *,
@@ -81,6 +84,7 @@ class StreamSender:
         self.dropped = 0
         self.stats = {target.spec: TargetStats() for target in self.targets}
         self.latency_s: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self.cpu_s = 0.0
         self._arkit = np.asarray(arkit_matrix, np.float64)
         self._livelink = LiveLinkEncoder(subject)
         self._vmc = VmcEncoder()
@@ -163,11 +167,14 @@ class StreamSender:
                     return
                 result, fps, submitted_at = self._queue.popleft()
                 self._busy = True
+            cpu = time.thread_time()
             try:
                 self._send(result, fps)
             except Exception:  # a bug here must not end the capture; logged once per frame
                 log.exception("could not stream frame %d", result.index)
                 continue
+            finally:
+                self.cpu_s += time.thread_time() - cpu
             self.frames_sent += 1
             self.latency_s.append(time.perf_counter() - submitted_at)
 
