@@ -85,7 +85,7 @@ def run_headless(config: HeadlessConfig) -> RunReport:
     source = open_source(config.source)
     mode = _resolve_mode(source, config.mode)
     exporters = [exporter_for(path) for path in config.exports]  # bad paths fail before any work
-    stream_targets = check_streams(config.streams, config.stream_subject) if config.streams else []
+    stream_targets = check_streams(config.streams, config.stream_subject)  # bad targets fail before any work
     for path in [*config.exports, *([config.record / "x"] if config.record else [])]:
         _make_parent(Path(path))
     limit = config.frames or source.num_frames or DEFAULT_FRAMES_OF_ENDLESS_SOURCE

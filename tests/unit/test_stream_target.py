@@ -76,6 +76,7 @@ def test_subject_limits() -> None:
         (["--stream", "vmc:127.0.0.1:99999"], "out of range"),
         (["--stream", "livelink:no-such-host.invalid"], "cannot resolve host"),
         (["--stream", "livelink", "--stream-subject", "x" * 2000], "subject name is 2000 bytes long"),
+        (["--stream-subject", ""], "subject name is empty"),
     ],
 )
 def test_headless_bad_stream_input_exits_2_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
