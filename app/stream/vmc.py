@@ -20,9 +20,10 @@ Positions (metres) are in a Unity frame at the capture camera, looking at the av
 (x, y, z)_unity = -(x, y, z)_opencv; the eyes are the centres of the eye landmarks.
 Receivers that retarget rotations only (VSeeFace, Warudo) ignore bone positions.
 
-The messages are laid out once by python-osc's builders; per frame only the float32 arguments
-are packed after those prefixes, which keeps a bundle at tens of microseconds (python-osc
-builds the same bytes in about a millisecond).
+The messages are laid out once by python-osc's builders; per frame the 52 blend values are
+written into that template's float32 slots and the bones packed after their prefixes, which
+keeps a bundle at tens of microseconds (python-osc's builders take about a millisecond for
+the same bytes; a test checks the two are equal byte for byte).
 """
 
 from __future__ import annotations
@@ -70,20 +71,21 @@ def _element(message: bytes) -> bytes:
     return struct.pack(">i", len(message)) + message
 
 
-
-
 def _bundle_header() -> bytes:
-    """``#bundle\0`` and the time tag "immediately" (the first 16 bytes of any bundle)."""
+    """``#bundle`` (NUL-padded) and the time tag "immediately" (the first 16 bytes of any bundle)."""
     builder = OscBundleBuilder(IMMEDIATELY)
     builder.add_content(OscMessageBuilder(BLEND_APPLY).build())
     return builder.build().dgram[:16]
 
 
 _BUNDLE_HEADER = _bundle_header()
-# Each blend value's element up to its float: size, address, type tags, name.
-_BLEND_PREFIXES = tuple(_element(_prefix(BLEND_VAL, name, 1) + bytes(4))[:-4] for name in CURVE_NAMES)
+# The bundle up to Apply with every blend value 0, and the 4-byte slots of the 52 values in it
+# (OSC keeps every field 4-byte aligned, so the slots index it as big-endian float32).
+_BLEND_ELEMENTS = [_element(_message(BLEND_VAL, name, 0.0)) for name in CURVE_NAMES]
+_BLEND_SLOTS = (np.cumsum([len(e) for e in _BLEND_ELEMENTS]) + len(_BUNDLE_HEADER)) // 4 - 1
 _BONE_PREFIXES = {bone: _prefix(BONE_POS, bone, 7) for bone in ("Head", *EYE_BONES)}
 _APPLY = _element(_message(BLEND_APPLY))
+_BLENDS_TEMPLATE = _BUNDLE_HEADER + b"".join(_BLEND_ELEMENTS) + _APPLY
 _ROOT = _element(_message(ROOT_POS, "root", 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0))
 _OK = _element(_message(OK, *OK_ARGS))
 _TIME_PREFIX = _message(TIME, 0.0)[:-4]  # address and ",f"
@@ -133,10 +135,9 @@ class VmcEncoder:
             timestamp: the capture time (s); result: the frame's result (pose, landmarks, gaze).
         """
         values = np.asarray(values, np.float64)
-        parts = [_BUNDLE_HEADER]
-        blend = values[:CURVE_COUNT].astype(">f4").tobytes()
-        parts.extend(prefix + blend[4 * i:4 * i + 4] for i, prefix in enumerate(_BLEND_PREFIXES))
-        parts.append(_APPLY)
+        blends = bytearray(_BLENDS_TEMPLATE)
+        np.frombuffer(blends, ">f4")[_BLEND_SLOTS] = values[:CURVE_COUNT]
+        parts = [blends]
         head_at = unity_position(result.translation) if result.translation is not None else np.zeros(3)
         parts.append(_bone("Head", head_at, unity_quaternion(*values[HEAD_ANGLES].tolist())))
         if result.gaze is not None:
