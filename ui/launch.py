@@ -57,8 +57,8 @@ def run_gui(*, source: str | None = None, mode: str | None = None, screenshot: P
     screenshot, or a missing pipeline.
     """
     parsed_mode = check_source(source, mode)
-    if streams or stream_subject is not None:
-        check_streams(streams, DEFAULT_SUBJECT if stream_subject is None else stream_subject)  # bad targets: one line, before the window
+    if streams or stream_subject is not None:  # bad --stream input: one line, before the window
+        check_streams(streams, DEFAULT_SUBJECT if stream_subject is None else stream_subject)
     if screenshot is not None and not screenshot.resolve().parent.is_dir():
         raise ScreenshotError(f"cannot write the screenshot {screenshot}: its folder does not exist")
     if pipeline_factory is None:
