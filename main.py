@@ -36,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="coordinate frame of exports (default: gl, y up)")
     parser.add_argument("--record", type=Path, metavar="DIR", help="record the take into DIR")
     parser.add_argument("--report", type=Path, metavar="REPORT.json", help="write the run report")
+    parser.add_argument("--stream", action="append", default=[], metavar="TARGET",
+                        help="send every frame over UDP: livelink[:HOST[:PORT]] (Unreal Live Link, "
+                             "default 127.0.0.1:11111) or vmc[:HOST[:PORT]] (default 127.0.0.1:39539); repeatable")
+    parser.add_argument("--stream-subject", metavar="NAME",
+                        help="the Live Link subject name (default: FaceFromX)")
     parser.add_argument("--screenshot", type=Path, metavar="OUT.png", help="save the window to a PNG")
     parser.add_argument("--quit-after", type=float, metavar="SECONDS", help="close the window after this time")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
@@ -61,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             run_headless(HeadlessConfig(
                 source=args.source, mode=args.mode, frames=args.frames, refine=args.refine,
                 exports=tuple(args.export), space=args.space, record=args.record, report=args.report,
+                streams=tuple(args.stream),
+                stream_subject="FaceFromX" if args.stream_subject is None else args.stream_subject,
             ))
             return 0
         from ui.launch import run_gui
@@ -68,7 +75,8 @@ def main(argv: list[str] | None = None) -> int:
         # The contract: without --source the window opens on the synthetic source; the
         # source picker keeps the recent ones.
         return run_gui(source=args.source, mode=args.mode, screenshot=args.screenshot,
-                       quit_after=args.quit_after)
+                       quit_after=args.quit_after, streams=tuple(args.stream),
+                       stream_subject=args.stream_subject)
     except FaceFromXError as exc:
         print(f"main.py: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

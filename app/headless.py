@@ -22,6 +22,7 @@ from app.pipeline import Pipeline
 from app.recording import Recorder
 from app.report import RunReport
 from app.session import Session
+from app.stream import DEFAULT_SUBJECT, StreamSender, check_streams
 from capture.base import FrameSource
 from capture.registry import open_source
 from models.errors import FaceFromXError
@@ -55,6 +56,8 @@ class HeadlessConfig:
     record: Path | None = None
     report: Path | None = None
     pipeline: PipelineConfig = PipelineConfig()
+    streams: tuple[str, ...] = field(default_factory=tuple)  # --stream targets
+    stream_subject: str = DEFAULT_SUBJECT
 
 
 def _resolve_mode(source: FrameSource, requested: str | None) -> Mode:
@@ -82,6 +85,7 @@ def run_headless(config: HeadlessConfig) -> RunReport:
     source = open_source(config.source)
     mode = _resolve_mode(source, config.mode)
     exporters = [exporter_for(path) for path in config.exports]  # bad paths fail before any work
+    stream_targets = check_streams(config.streams, config.stream_subject)  # bad targets fail before any work
     for path in [*config.exports, *([config.record / "x"] if config.record else [])]:
         _make_parent(Path(path))
     limit = config.frames or source.num_frames or DEFAULT_FRAMES_OF_ENDLESS_SOURCE
@@ -102,6 +106,11 @@ def run_headless(config: HeadlessConfig) -> RunReport:
                                        wait_for_writer=True)
             stack.callback(recorder.close)
             session.frame_taps.append(recorder.add_frame)
+        if stream_targets:
+            sender = StreamSender(stream_targets, pipeline.model.arkit_matrix, subject=config.stream_subject,
+                                  fps=source.fps)
+            stack.callback(sender.close)
+            session.result_sinks.append(sender.submit)
         progress = stack.enter_context(tqdm(total=limit, unit="frame", desc="Processing", disable=None, leave=False))
         pending: dict[int, Frame] = {}
 

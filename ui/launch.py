@@ -10,6 +10,7 @@ from pathlib import Path
 from PyQt6.QtCore import QEvent, QTimer
 from PyQt6.QtWidgets import QApplication
 
+from app.stream import DEFAULT_SUBJECT, check_streams
 from capture.registry import open_source
 from models.errors import FaceFromXError
 from models.mode import Mode
@@ -48,13 +49,16 @@ def save_screenshot(window: MainWindow, path: Path) -> None:
 
 
 def run_gui(*, source: str | None = None, mode: str | None = None, screenshot: Path | None = None,
-            quit_after: float | None = None, pipeline_factory: PipelineFactory | None = None) -> int:
+            quit_after: float | None = None, pipeline_factory: PipelineFactory | None = None,
+            streams: tuple[str, ...] = (), stream_subject: str | None = None) -> int:
     """Run the window until it is closed (or ``quit_after`` seconds); returns the exit status.
 
     Raises :class:`FaceFromXError` (one line) for a bad source or mode, an unwritable
     screenshot, or a missing pipeline.
     """
     parsed_mode = check_source(source, mode)
+    if streams or stream_subject is not None:  # bad --stream input: one line, before the window
+        check_streams(streams, DEFAULT_SUBJECT if stream_subject is None else stream_subject)
     if screenshot is not None and not screenshot.resolve().parent.is_dir():
         raise ScreenshotError(f"cannot write the screenshot {screenshot}: its folder does not exist")
     if pipeline_factory is None:
@@ -66,7 +70,8 @@ def run_gui(*, source: str | None = None, mode: str | None = None, screenshot: P
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow(pipeline_factory, settings=default_settings(), source=source, mode=parsed_mode)
+    window = MainWindow(pipeline_factory, settings=default_settings(), source=source, mode=parsed_mode,
+                        streams=streams, stream_subject=stream_subject)
     window.show()
     window.start()
     failures: list[FaceFromXError] = []

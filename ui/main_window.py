@@ -36,6 +36,7 @@ from ui.recording import TakeController
 from ui.settings import SettingsStore
 from ui.source_picker import is_device, source_label
 from ui.status import StatusPanel
+from ui.stream_control import StreamControl
 from ui.timeline import Timeline
 from ui.toolbar import MODE_LABELS, CaptureToolBar, ViewToolBar
 from ui.viewport import FaceViewport
@@ -67,7 +68,8 @@ class MainWindow(QMainWindow):
     """
 
     def __init__(self, pipeline_factory: PipelineFactory, *, settings: QSettings, source: str | None = None,
-                 mode: Mode | None = None, face_model: FaceModel | None = None):
+                 mode: Mode | None = None, face_model: FaceModel | None = None,
+                 streams: tuple[str, ...] = (), stream_subject: str | None = None):
         super().__init__()
         self.setWindowTitle("FaceFromX")
         self.store = SettingsStore(settings)
@@ -76,6 +78,11 @@ class MainWindow(QMainWindow):
             self.state.source = source
         if mode is not None:
             self.state.mode = mode.value
+        if streams:  # --stream: these targets, streaming from the start
+            self.state.stream_targets = ", ".join(streams)
+        if stream_subject is not None:
+            self.state.stream_subject = stream_subject
+        self._stream_at_start = bool(streams)
         self.face_model = face_model or load_face_model()
         self.spec = self.state.source
         self.source_info: SourceInfo | None = None
@@ -109,6 +116,9 @@ class MainWindow(QMainWindow):
         self.view_bar = ViewToolBar(self)
         self.addToolBar(self.capture_bar)
         self.addToolBar(self.view_bar)
+        self.stream = StreamControl(self.worker, self.face_model.arkit_matrix, targets=self.state.stream_targets,
+                                    subject=self.state.stream_subject, parent=self.capture_bar)
+        self.capture_bar.add_stream_control(self.stream)
         self.viewport = FaceViewport(on_drawn=self._on_drawn)
         self.timeline = Timeline()
         self.timeline.hide()
@@ -170,6 +180,8 @@ class MainWindow(QMainWindow):
         self.takes.exportFinished.connect(self._on_export_finished)
         self.takes.failed.connect(self._on_take_failed)
         self.idle_timer.timeout.connect(lambda: self._refresh_panels(idle=True))
+        self.stream.failed.connect(self.show_error)
+        self.stream.toggled.connect(self._on_stream)
 
     def start(self, source: FrameSource | None = None) -> None:
         """Open the first source (``source`` if given, named :attr:`spec`) and start the timers.
@@ -177,6 +189,8 @@ class MainWindow(QMainWindow):
         Call after :meth:`show`. A remembered source that no longer opens falls back to synthetic.
         """
         self.idle_timer.start()
+        if self._stream_at_start:
+            self.stream.set_on(True)
         if not self.open_source(self.spec, source) and self.spec != "synthetic":
             self.open_source("synthetic")
 
@@ -220,6 +234,7 @@ class MainWindow(QMainWindow):
 
     def _on_source_opened(self, info: SourceInfo) -> None:
         self.source_info = info
+        self.stream.set_fps(info.fps)
         self.capture_bar.set_modes(info.modes, self.worker.controls.mode)
         if info.seekable:
             self.timeline.set_source(info.num_frames, info.fps)
@@ -241,6 +256,11 @@ class MainWindow(QMainWindow):
     def _on_refine(self, on: bool) -> None:
         self.state.refine = on
         self.worker.set_refine(on)
+
+    def _on_stream(self, _on: bool = False) -> None:
+        self.state.stream_targets, self.state.stream_subject = self.stream.targets_text, self.stream.subject
+        if not self._closed:
+            self._update_status()
 
     def _on_smoothing(self, on: bool) -> None:
         self.state.smoothing = on
@@ -316,7 +336,7 @@ class MainWindow(QMainWindow):
         rate = self.display_rate.rate(now)
         self.status.update(source=source_label(self.spec), mode=MODE_LABELS.get(self.mode, "–"), fps=rate,
                            latency_ms=self.latency_ms if rate > 0 else None,
-                           dropped=stats.dropped, recording=recording)
+                           dropped=stats.dropped, recording=recording, stream=self.stream.status_text(now))
 
     # -- record, export, snapshot -----------------------------------------------------------------
 
@@ -431,10 +451,12 @@ class MainWindow(QMainWindow):
         if not self._closed:
             self._closed = True
             self.idle_timer.stop()
+            self._on_stream()
             self.store.save(self.state)
             self.store.save_window(self)
             self.takes.shutdown()
             self.worker.stop()
+            self.stream.shutdown()
             self.viewport.close()
             if self._error_box is not None:
                 self._error_box.close()

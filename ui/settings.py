@@ -31,6 +31,8 @@ class UiState:
     wireframe: bool = False
     point_cloud: bool = False
     stabilized: bool = False
+    stream_targets: str = "livelink"  # the Stream control's targets and Live Link subject
+    stream_subject: str = "FaceFromX"
 
 
 class SettingsStore:

@@ -12,7 +12,7 @@ class StatusPanel:
         self.bar = bar
         self.labels: dict[str, QLabel] = {}
         for name, width in (("source", 160), ("mode", 90), ("fps", 80), ("latency", 120), ("dropped", 110),
-                            ("recording", 150)):
+                            ("recording", 150), ("stream", 170)):
             label = QLabel(bar)
             label.setObjectName(f"status_{name}")
             label.setMinimumWidth(width)
@@ -20,13 +20,14 @@ class StatusPanel:
             self.labels[name] = label
 
     def update(self, *, source: str, mode: str, fps: float, latency_ms: float | None, dropped: int,
-               recording: str) -> None:
+               recording: str, stream: str = "stream off") -> None:
         self.labels["source"].setText(f"Source: {source}")
         self.labels["mode"].setText(f"Mode: {mode}")
         self.labels["fps"].setText(f"{fps:5.1f} fps")
         self.labels["latency"].setText("latency –" if latency_ms is None else f"latency {latency_ms:4.0f} ms")
         self.labels["dropped"].setText(f"dropped {dropped}")
         self.labels["recording"].setText(recording)
+        self.labels["stream"].setText(stream)
 
     def text(self) -> str:
         """Everything the panel shows, for tests and logs."""

@@ -83,6 +83,11 @@ class CaptureToolBar(QToolBar):
         self.addAction(self.export_action)
         self.addAction(self.snapshot_action)
 
+    def add_stream_control(self, control: QWidget) -> None:
+        """Put the Stream control (:class:`ui.stream_control.StreamControl`) at the end."""
+        self.addSeparator()
+        self.addWidget(control)
+
     def set_modes(self, available: frozenset[Mode], current: Mode | None) -> None:
         """Enable the modes the source can serve and check the one in effect."""
         for mode, action in self.mode_actions.items():
