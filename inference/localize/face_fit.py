@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from inference.localize.grid import DepthGrid
+from models.conventions import face_centre_in_head
 from models.face_model import FaceModel
 from models.geometry import head_pose_to_camera
 from models.normals import vertex_normals
@@ -63,7 +64,7 @@ class FaceTemplate:
         _, first = np.unique(cells, axis=0, return_index=True)
         keep = np.linalg.norm(normals, axis=1) > 0  # vertices of no triangle have no normal
         first = np.sort(first[keep[first]])
-        centre = model.template[model.landmark_indices].mean(axis=0).astype(np.float64)
+        centre = face_centre_in_head(model)
         nose_tip = model.template[model.landmark_indices[30]].astype(np.float64)
         return cls(points=vertices[first], normals=normals[first], centre=centre, nose_tip=nose_tip)
 

@@ -46,9 +46,6 @@ __all__ = ["FaceTracker", "TrackerConfig", "TrackerStats", "crop_from_landmarks"
 
 log = logging.getLogger(__name__)
 
-# The 68 landmarks' centroid in the ICT head frame (metres): where training centres its crops
-# (training.data.synthetic.face_centre_in_head of the pinned model, rounded to 0.1 mm).
-DEFAULT_FACE_CENTRE = (0.0, -0.0026, 0.0944)
 
 
 @dataclass(frozen=True)
@@ -56,7 +53,9 @@ class TrackerConfig:
     """Settings of :class:`FaceTracker`.
 
     extent_m: the metric crop side (the crop recipe's ``metric_extent_m``).
-    face_centre: (3,) head-frame point the crops are centred on (metres).
+    face_centre: (3,) head-frame point the crops are centred on (metres): the face model's
+        :func:`models.conventions.face_centre_in_head`, as :func:`make_tracker` sets it (the
+        head origin by default, for trackers built without a face model).
     eye_mouth_to_crop, eye_span_to_crop: colour without metric pose: the crop side is the larger
         of these times the eyes-to-mouth distance and the outer eye corners' distance (each
         shrinks when the head turns one way; calibrated on synthetic frames to training's
@@ -78,7 +77,7 @@ class TrackerConfig:
     """
 
     extent_m: float = 0.26
-    face_centre: tuple[float, float, float] = DEFAULT_FACE_CENTRE
+    face_centre: tuple[float, float, float] = (0.0, 0.0, 0.0)
     eye_mouth_to_crop: float = 3.6
     eye_span_to_crop: float = 3.0
     velocity_damping: float = 0.7
