@@ -316,7 +316,7 @@ class MainWindow(QMainWindow):
         rate = self.display_rate.rate(now)
         self.status.update(source=source_label(self.spec), mode=MODE_LABELS.get(self.mode, "–"), fps=rate,
                            latency_ms=self.latency_ms if rate > 0 else None,
-                           dropped=stats.dropped, recording=recording)
+                           dropped=stats.dropped, recording=recording, fit_error_mm=self.worker.fit_error_mm)
 
     # -- record, export, snapshot -----------------------------------------------------------------
 
