@@ -25,7 +25,7 @@ from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.config import PipelineConfig
 from app.frame_slot import LatestSlot, SlotClosed
-from app.metrics_worker import MetricsWorker
+from app.metrics_worker import LiveFitError
 from app.session import FrameTap, ResultSink, Session, SessionStats
 from capture.base import FrameSource
 from models.errors import FaceFromXError
@@ -116,7 +116,7 @@ class SessionWorker(QObject):
         self._captured_at: OrderedDict[int, float] = OrderedDict()
         self._current: Frame | None = None
         self.last_result: FaceResult | None = None
-        self.metrics: MetricsWorker | None = None  # the status bar's fit error, per session
+        self.metrics: LiveFitError | None = None  # the status bar's fit error, per session
 
     # -- GUI thread -----------------------------------------------------------------------------
 
@@ -199,7 +199,7 @@ class SessionWorker(QObject):
         result, metrics = self.last_result, self.metrics
         if metrics is None or result is None or not result.found or result.mode == "rgb":
             return None
-        figures = list(metrics.fit_error_mm)
+        figures = list(metrics.figures)
         return float(np.mean(figures)) if figures else None
 
     def take_packet(self) -> DisplayPacket | None:
@@ -268,9 +268,9 @@ class SessionWorker(QObject):
         self.last_result = result
         if frame is not None:
             if self.metrics is None:
-                self.metrics = MetricsWorker(getattr(self.pipeline, "model", None), backlog=1,
-                                             min_interval_s=FIT_ERROR_INTERVAL_S, keep=FIT_ERROR_KEEP)
-            self.metrics.add(frame, result)
+                self.metrics = LiveFitError(getattr(self.pipeline, "model", None), interval_s=FIT_ERROR_INTERVAL_S,
+                                            keep=FIT_ERROR_KEEP)
+            self.metrics.offer(frame, result)
         with self._lock:
             captured_at = self._captured_at.pop(id(frame), time.perf_counter())
         slot = self._slot

@@ -18,7 +18,7 @@ NARROW = REGION_SIZES["narrow_face"]
 
 
 def test_fit_error_of_the_true_mesh_does_not_grow_with_run_length(face_model) -> None:
-    worker = MetricsWorker(face_model, backlog=64)
+    worker = MetricsWorker(face_model)
     every_vertex, yaws = [], []
     with SyntheticSource(seed=3) as source:
         for index in range(0, 2000, 125):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
-from app.metrics_worker import MetricsWorker
+from app.metrics_worker import LiveFitError, MetricsWorker
 from models.camera import Intrinsics
 from models.face_model import REGION_SIZES, FaceModel
 from models.face_result import FaceResult
@@ -58,25 +60,41 @@ def test_a_hidden_vertex_does_not_count(face_model: FaceModel) -> None:
 
 def test_worker_reports_the_visible_fit_error_per_frame(face_model: FaceModel) -> None:
     worker = MetricsWorker(face_model)
-    frames = []
     for yaw in (0.0, 30.0, -50.0):
         face, depth = _turned_face(face_model, yaw)
-        frames.append(face)
         worker.add(Frame(index=0, timestamp=0.0, intrinsics=CAMERA, depth=depth), _result(face))
     worker.add(Frame(index=0, timestamp=0.0, intrinsics=CAMERA, depth=depth), _result(face, mode="rgb"))
+    assert worker.fit_error_mm == []  # measured after the run, off the pipeline's way
     worker.close()
-    assert len(worker.fit_error_mm) == 3 and worker.fit_skipped == 0
+    assert len(worker.fit_error_mm) == 3 and worker.measurable_frames == 3
     assert max(worker.fit_error_mm) < 0.5  # a turned head's hidden cheek adds nothing
-    assert worker.latest_fit_mm == worker.fit_error_mm[-1]
     assert worker.gt_error_mm == []  # no ground truth on these frames
 
 
-def test_worker_skips_frames_rather_than_queueing_them(face_model: FaceModel) -> None:
+def test_worker_keeps_an_evenly_spaced_sample_of_a_long_run(face_model: FaceModel) -> None:
     face, depth = _turned_face(face_model, 10.0)
-    frame = Frame(index=0, timestamp=0.0, intrinsics=CAMERA, depth=depth)
-    worker = MetricsWorker(face_model, backlog=1, min_interval_s=3600.0, keep=4)
-    for _ in range(5):
-        worker.add(frame, _result(face))
+    worker = MetricsWorker(face_model, sample=8)
+    kept = []
+    for index in range(100):
+        worker.add(Frame(index=index, timestamp=index / 30, intrinsics=CAMERA, depth=depth), _result(face))
+    kept = [frame.index for _, frame, _ in worker._kept]
+    assert 4 <= len(kept) <= 8 and kept[0] == 0
+    assert len(set(np.diff(kept))) == 1 and kept[-1] >= 100 - 2 * (kept[1] - kept[0])  # even, to the end
     worker.close()
-    assert len(worker.fit_error_mm) == 1  # one measurement per interval
+    assert len(worker.fit_error_mm) == len(kept)
     assert worker.fit_error_mm[0] == pytest.approx(face_fit_error_mm(face_model, face, depth, CAMERA).mean())
+
+
+def test_live_figure_measures_the_newest_frame_at_most_every_interval(face_model: FaceModel) -> None:
+    live = LiveFitError(face_model, interval_s=3600.0, keep=4)
+    frames = [_turned_face(face_model, yaw) for yaw in (0.0, 40.0)]
+    live.offer(Frame(index=0, timestamp=0.0, intrinsics=CAMERA, depth=frames[0][1]), _result(frames[0][0]))
+    deadline = 0
+    while not live.figures and deadline < 600:
+        threading.Event().wait(0.05)
+        deadline += 1
+    for _ in range(5):  # within the interval: not measured
+        live.offer(Frame(index=1, timestamp=0.0, intrinsics=CAMERA, depth=frames[1][1]), _result(frames[1][0]))
+    live.close()
+    assert len(live.figures) == 1
+    assert live.figures[0] == pytest.approx(face_fit_error_mm(face_model, *frames[0], CAMERA).mean())
