@@ -14,12 +14,13 @@ then backwards (:func:`loop_position`), so the motion never jumps (it reverses s
 each end). Frame ``index`` of the stream carries its own index and timestamp and the ground
 truth of the loop frame it shows. The first time a loop is needed it is rendered in a child
 process (its own GL context; lowered priority) while the stream plays the frames it has
-finished, then written to the cache folder (:func:`loop_folder`), about 60 MB, under a name
-that holds the sequence's parameters and a digest of the rendering code (a change of the
-renderer, the sensor model or the motion renders it again). Colour is stored as JPEG
-(quality 95, as a phone's takes are) and depth as 0.1 mm integers (zlib), so frames differ
-from the live render by JPEG noise (~2.7 of 255 levels) and at most 0.05 mm of depth; the
-ground truth is stored exactly.
+finished (until the child's first frame, a few seconds, frames are rendered in this process
+so that the stream starts at once), then written to the cache folder (:func:`loop_folder`),
+about 80 MB, under a name that holds the sequence's parameters and a digest of the rendering
+code (a change of the renderer, the sensor model or the motion renders it again, and the
+older loop is removed). Colour is stored as JPEG (quality 95, as a phone's takes are) and
+depth as 0.1 mm integers (zlib), so frames differ from the live render by JPEG noise (~2.7
+of 255 levels) and at most 0.05 mm of depth; the ground truth is stored exactly.
 """
 
 from __future__ import annotations
@@ -148,6 +149,8 @@ class RenderedLoop:
         self._depth: list[bytes | np.ndarray | None] = [None] * length
         self._truth: list[GroundTruth | None] = [None] * length
         self._error: str | None = None
+        self._arrived = 0  # frames the child has sent
+        self._actor: SyntheticActor | None = None  # renders here while the child starts
         self._last_arrival = 0.0
         self._process = None
         self._receiver: threading.Thread | None = None
@@ -158,6 +161,20 @@ class RenderedLoop:
         """How many loop frames are available."""
         with self._cond:
             return sum(t is not None for t in self._truth)
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        """Wait until every loop frame is there (rendered, or loaded); False on timeout or
+        when the render failed or is not running."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            while not all(t is not None for t in self._truth):
+                if self._error is not None or self._process is None:
+                    return False
+                remaining = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
 
     def open(self) -> None:
         if self._process is not None or self._truth[-1] is not None:
@@ -180,6 +197,9 @@ class RenderedLoop:
     def close(self) -> None:
         """Stop a render under way (its frames are dropped; the next open starts over)."""
         process, self._process = self._process, None
+        if self._actor is not None:
+            self._actor.close()
+            self._actor = None
         if process is not None:
             self._closing = True
             if process.is_alive():
@@ -199,6 +219,13 @@ class RenderedLoop:
         this index and the timestamp ``index / fps``."""
         k = loop_position(index, self.length)
         with self._cond:
+            starting = self._truth[k] is None and self._process is not None and self._arrived == 0
+        if starting:  # the child is still starting (imports, face model, GL): render this one here
+            return self._render_here(index, k)
+        if self._actor is not None:
+            self._actor.close()
+            self._actor = None
+        with self._cond:
             while self._truth[k] is None:
                 if self._error is not None:
                     raise RenderError(f"could not render the synthetic source: {self._error}")
@@ -211,6 +238,15 @@ class RenderedLoop:
         rgb, depth = decode_frame(jpeg, packed, self.spec.width, self.spec.height)
         return Frame(index=index, timestamp=index / self.spec.fps, intrinsics=self.intrinsics, rgb=rgb,
                      depth=depth, ground_truth=truth)
+
+    def _render_here(self, index: int, k: int) -> Frame:
+        """Loop frame ``k`` rendered in this process (exact, not encoded), as stream frame ``index``."""
+        if self._actor is None:
+            self._actor = SyntheticActor(self.spec)
+            self._actor.open()
+        frame = self._actor.frame_at(k)
+        return Frame(index=index, timestamp=index / self.spec.fps, intrinsics=self.intrinsics, rgb=frame.rgb,
+                     depth=frame.depth, ground_truth=frame.ground_truth)
 
     # -- the render child's frames (receiver thread) -----------------------------------------------
 
@@ -233,6 +269,7 @@ class RenderedLoop:
                 truth = GroundTruth(identity=identity, **dict(zip(_GT_FIELDS, fields, strict=True)))
                 with self._cond:
                     self._jpeg[k], self._depth[k], self._truth[k] = jpeg, packed, truth
+                    self._arrived += 1
                     self._last_arrival = time.monotonic()
                     self._cond.notify_all()
         finally:
@@ -255,6 +292,10 @@ class RenderedLoop:
             np.save(partial / "identity.npy", self._truth[0].identity)
             os.replace(partial, self.folder)
             log.info("synthetic loop cached in %s", self.folder)
+            stem = self.folder.name.rsplit("-", 1)[0]
+            for stale in self.folder.parent.glob(f"{stem}-*"):  # rendered by older code
+                if stale != self.folder and ".partial-" not in stale.name:
+                    shutil.rmtree(stale, ignore_errors=True)
         except OSError as exc:
             log.warning("could not cache the synthetic loop in %s (%s); it plays from memory", self.folder, exc)
             shutil.rmtree(partial, ignore_errors=True)

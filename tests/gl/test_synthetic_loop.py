@@ -36,6 +36,9 @@ def test_loop_frames_are_the_live_frames_played_forwards_and_backwards(tmp_path:
             np.testing.assert_array_equal(frame.depth > 0, valid)
             assert np.abs(frame.depth[valid] - truth.depth[valid]).max() <= DEPTH_UNIT_M / 2 + 1e-6
             shown.append(k)
+        assert looped.loop.wait(120)
+        np.testing.assert_array_equal(looped.frame_at(13).ground_truth.vertices,
+                                      live.frame_at(3).ground_truth.vertices)  # played back now
     assert (folder / "vertices.npy").is_file()  # complete: cached
     with SyntheticSource(seed=4, loop=5, loop_folder=folder, **SIZE) as again:
         assert again.loop.ready == 5  # from the cache, no render process
