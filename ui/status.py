@@ -17,13 +17,13 @@ class StatusPanel:
         self.bar = bar
         self.labels: dict[str, QLabel] = {}
         for name, width in (("source", 160), ("mode", 90), ("fps", 80), ("latency", 120), ("fit", 100),
-                            ("dropped", 110),
-                            ("recording", 150)):
+                            ("dropped", 110), ("recording", 150)):
             label = QLabel(bar)
             label.setObjectName(f"status_{name}")
             label.setMinimumWidth(width)
             bar.addPermanentWidget(label)
             self.labels[name] = label
+        self.labels["fit"].setToolTip("mean distance (mm) of the visible face vertices to the depth map's point cloud")
 
     def update(self, *, source: str, mode: str, fps: float, latency_ms: float | None, dropped: int,
                recording: str, fit_error_mm: float | None = None) -> None:
@@ -32,7 +32,6 @@ class StatusPanel:
         self.labels["fps"].setText(f"{fps:5.1f} fps")
         self.labels["latency"].setText("latency –" if latency_ms is None else f"latency {latency_ms:4.0f} ms")
         self.labels["fit"].setText("fit –" if fit_error_mm is None else f"fit {fit_error_mm:.2f} mm")
-        self.labels["fit"].setToolTip("mean distance of the visible face vertices to the depth map's point cloud")
         self.labels["dropped"].setText(f"dropped {dropped}")
         self.labels["recording"].setText(recording)
 
