@@ -1,54 +1,63 @@
 """The embedded default source: a deterministic synthetic TrueDepth-like RGB-D stream.
 
 ``synthetic`` or ``synthetic:seed=N`` (more options: ``frames=N``, ``fps=F``,
-``width=W``, ``height=H``, ``noise=0|1``). Every frame carries its ground truth.
+``width=W``, ``height=H``, ``noise=0|1``, ``loop=N``). Every frame carries its ground truth.
+
+As a ``--source`` (and in the window) it plays a rendered loop: the sequence's first
+``loop`` frames (300, 10 s), rendered once in a child process into the cache and then played
+forwards and backwards (:mod:`models.synthetic.loop` says why: rendering a frame costs 25-55
+ms of CPU, which at 30 fps took most of a core from the pipeline and, in the same process,
+made inference and refinement three times slower; playing one back costs 3-5 ms). ``loop=0``
+renders every frame live instead (an endless, never-repeating performance, at the
+renderer's speed). Constructed directly, :class:`SyntheticSource` renders live unless given
+``loop``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 
 from capture.base import CaptureError, FrameSource, Mode
 from capture.spec import parse_options
-from models.camera import truedepth_intrinsics
-from models.face_model import load_face_model
+from models.errors import RenderError
 from models.frame import Frame
-from models.render.sh_lighting import random_sh
-from models.sensor import TrueDepthNoiseConfig
-from models.synthetic.compositor import Appearance, FaceCompositor
-from models.synthetic.motion import Performance
-from models.synthetic.scene import make_backdrop
-from models.synthetic.smooth_noise import SmoothSignal, channel_rng
+from models.synthetic.actor import ActorSpec, SyntheticActor
+from models.synthetic.loop import DEFAULT_LOOP_FRAMES, RenderedLoop
 
 log = logging.getLogger(__name__)
+
 
 class SyntheticSource(FrameSource):
     """A seeded synthetic actor filmed by a TrueDepth-like RGB-D camera at ``fps``.
 
     Frames are a pure function of (seed, index), so any frame can be asked for directly
-    (:meth:`frame_at`). ``num_frames`` None means endless.
+    (:meth:`frame_at`). ``num_frames`` None means endless. ``loop``: play the first ``loop``
+    frames forwards and backwards from a rendered loop (see the module doc); None or 0
+    renders every frame live; ``loop_folder``: where the loop is cached (default: the user
+    cache, :func:`models.synthetic.loop.loop_folder`).
     """
 
     name = "synthetic"
 
     def __init__(self, seed: int = 0, width: int = 640, height: int = 480, fps: float = 30.0,
-                 num_frames: int | None = None, noise: bool = True):
+                 num_frames: int | None = None, noise: bool = True, loop: int | None = None,
+                 loop_folder: Path | None = None):
         if width < 64 or height < 64 or fps <= 0:
             raise CaptureError(f"synthetic source needs at least 64x64 pixels and fps > 0, got "
                                f"{width}x{height} at {fps}")
+        if loop is not None and loop < 0:
+            raise CaptureError(f"synthetic option loop must be 0 (live) or a number of frames, got {loop}")
         self.seed = seed
-        self.intrinsics = truedepth_intrinsics(width, height)
-        self._fps = fps
+        self.spec = ActorSpec(seed=seed, width=width, height=height, fps=fps, noise=noise)
+        self.intrinsics = self.spec.intrinsics
         self._num_frames = num_frames
-        self._noise = TrueDepthNoiseConfig() if noise else None
-        self._compositor: FaceCompositor | None = None
-        self._performance: Performance | None = None
-        self._appearance: Appearance | None = None
-        self._base_sh: np.ndarray | None = None
-        self._light_drift = [SmoothSignal(channel_rng(seed, 40, k), 0.02, 0.1) for k in range(3)]
+        self._actor = SyntheticActor(self.spec)
+        self._loop = RenderedLoop(self.spec, loop, loop_folder) if loop else None
+        self._open = False
 
     @property
     def modes(self) -> frozenset[Mode]:
@@ -56,45 +65,49 @@ class SyntheticSource(FrameSource):
 
     @property
     def fps(self) -> float:
-        return self._fps
+        return self.spec.fps
 
     @property
     def num_frames(self) -> int | None:
         return self._num_frames
 
+    @property
+    def loop(self) -> RenderedLoop | None:
+        """The rendered loop played back, None when frames are rendered live."""
+        return self._loop
+
     def open(self) -> None:
-        if self._compositor is not None:
+        if self._open:
             return
-        model = load_face_model()
-        self._compositor = FaceCompositor(model, self.intrinsics, self._noise)
-        self._performance = Performance(model.expression_names, seed=self.seed)
-        rng = channel_rng(self.seed, 30)
-        backdrop = make_backdrop(self.intrinsics, rng)
-        self._appearance = Appearance.sample(self._compositor.albedo_model, backdrop, rng)
-        self._base_sh = random_sh(rng)
+        if self._loop is not None:
+            self._loop.open()
+        else:
+            self._actor.open()
+        self._open = True
 
     def close(self) -> None:
-        self._compositor = None
+        if self._loop is not None:
+            self._loop.close()
+        self._actor.close()
+        self._open = False
 
     def lighting_at(self, t: float) -> np.ndarray:
         """(9, 3) SH lighting at time ``t``: the sequence's light, its direction drifting."""
-        sh = self._base_sh.copy()
-        sh[1:4] += 0.25 * abs(sh[0, 0]) * np.array([[s(t)] for s in self._light_drift])
-        return sh
+        return self._actor.lighting_at(t)
 
     def frame_at(self, index: int) -> Frame:
         """Frame ``index`` (from 0) of the sequence."""
-        if self._compositor is None:
+        if not self._open:
             raise CaptureError("the synthetic source is not open")
-        t = index / self._fps
-        state = self._performance.state_at(t)
-        image = self._compositor.render(state, self._appearance, self.lighting_at(t),
-                                        channel_rng(self.seed, 50, index))
-        return Frame(index=index, timestamp=t, intrinsics=self.intrinsics, rgb=image.rgb,
-                     depth=image.depth, ground_truth=image.ground_truth)
+        if self._loop is None:
+            return self._actor.frame_at(index)
+        try:
+            return self._loop.frame_at(index)
+        except RenderError as exc:
+            raise CaptureError(str(exc)) from None
 
     def frames(self) -> Iterator[Frame]:
-        if self._compositor is None:
+        if not self._open:
             self.open()
         index = 0
         while self._num_frames is None or index < self._num_frames:
@@ -103,12 +116,12 @@ class SyntheticSource(FrameSource):
 
 
 def parse_synthetic(spec: str) -> SyntheticSource | None:
-    """``synthetic[:seed=N,frames=N,fps=F,width=W,height=H,noise=0|1]``, else None."""
+    """``synthetic[:seed=N,frames=N,fps=F,width=W,height=H,noise=0|1,loop=N]``, else None."""
     name, _, rest = spec.partition(":")
     if name != "synthetic":
         return None
     options = parse_options(rest, spec)
-    known = {"seed": int, "frames": int, "fps": float, "width": int, "height": int, "noise": int}
+    known = {"seed": int, "frames": int, "fps": float, "width": int, "height": int, "noise": int, "loop": int}
     values = {}
     for key, text in options.items():
         if key not in known:
@@ -120,4 +133,5 @@ def parse_synthetic(spec: str) -> SyntheticSource | None:
     return SyntheticSource(
         seed=values.get("seed", 0), width=values.get("width", 640), height=values.get("height", 480),
         fps=values.get("fps", 30.0), num_frames=values.get("frames"), noise=bool(values.get("noise", 1)),
+        loop=values.get("loop", DEFAULT_LOOP_FRAMES),
     )

@@ -4,6 +4,8 @@
   falls on valid depth, the distance to the closest point of the depth map's point cloud
   (optionally only the vertices the camera sees: :func:`visible_vertices`, with a small
   numpy z-buffer, :func:`rasterize_depth`).
+- :func:`face_fit_error_mm`: the fit error the report, the window's status bar and the
+  benchmarks give: :func:`fit_error_mm` on the visible vertices of the narrow face.
 - :func:`vertex_error_mm`: per-vertex distance to a ground-truth mesh in the same vertex order.
 - :func:`similarity_align`: Umeyama's least-squares similarity (scale, rotation, translation),
   to compare RGB-only reconstructions, whose scale and depth are ambiguous, after alignment.
@@ -17,6 +19,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from models.camera import Intrinsics
+from models.face_model import REGION_SIZES, FaceModel
 from models.geometry import depth_to_xyz
 from models.normals import vertex_normals
 
@@ -96,44 +99,51 @@ def rasterize_depth(vertices: np.ndarray, triangles: np.ndarray, intrinsics: Int
                     max_extent_px: int = 32) -> np.ndarray:
     """Depth (H, W) float32 metres of a camera-frame mesh at pixel centres, 0 where empty.
 
-    Triangles with a vertex behind the camera, or wider than ``max_extent_px`` pixels, are
-    skipped (a face mesh seen from a normal distance has triangles of a few pixels).
+    Every triangle's pixel-centre samples inside its bounding box are enumerated at once
+    (vectorised; a few milliseconds for the narrow face at 640x480) and the nearest
+    perspective-correct depth wins. Triangles with a vertex behind the camera, or wider than
+    ``max_extent_px`` pixels, are skipped (a face mesh seen from a normal distance has
+    triangles of a few pixels).
     """
     v = np.asarray(vertices, dtype=np.float64)
+    triangles = np.asarray(triangles, dtype=np.int64)
     k = intrinsics
-    flat = np.full(k.width * k.height, np.inf)
-    ok_tri = np.all(v[triangles, 2] > 1e-6, axis=1)
-    triangles = triangles[ok_tri]
+    empty = np.zeros((k.height, k.width), dtype=np.float32)
+    triangles = triangles[np.all(v[triangles, 2] > 1e-6, axis=1)]
     if len(triangles) == 0:
-        return np.zeros((k.height, k.width), dtype=np.float32)
+        return empty
     z = v[:, 2]
     safe_z = np.where(z > 1e-6, z, 1.0)
     u = k.fx * v[:, 0] / safe_z + k.cx
     w = k.fy * v[:, 1] / safe_z + k.cy
     tu, tw, tz = u[triangles], w[triangles], 1.0 / safe_z[triangles]
-    u_lo, u_hi = np.ceil(tu.min(axis=1)).astype(np.int64), np.floor(tu.max(axis=1)).astype(np.int64)
-    w_lo, w_hi = np.ceil(tw.min(axis=1)).astype(np.int64), np.floor(tw.max(axis=1)).astype(np.int64)
+    u_lo = np.maximum(np.ceil(tu.min(axis=1)), 0).astype(np.int64)
+    u_hi = np.minimum(np.floor(tu.max(axis=1)), k.width - 1).astype(np.int64)
+    w_lo = np.maximum(np.ceil(tw.min(axis=1)), 0).astype(np.int64)
+    w_hi = np.minimum(np.floor(tw.max(axis=1)), k.height - 1).astype(np.int64)
     area = (tu[:, 1] - tu[:, 0]) * (tw[:, 2] - tw[:, 0]) - (tu[:, 2] - tu[:, 0]) * (tw[:, 1] - tw[:, 0])
-    keep = (np.abs(area) > 1e-12) & (u_hi >= u_lo) & (w_hi >= w_lo)
-    keep &= (u_hi - u_lo < max_extent_px) & (w_hi - w_lo < max_extent_px)
-    keep &= (u_hi >= 0) & (u_lo < k.width) & (w_hi >= 0) & (w_lo < k.height)
+    wide = (tu.max(axis=1) - tu.min(axis=1) >= max_extent_px) | (tw.max(axis=1) - tw.min(axis=1) >= max_extent_px)
+    keep = (np.abs(area) > 1e-12) & (u_hi >= u_lo) & (w_hi >= w_lo) & ~wide
     if not np.any(keep):
-        return np.zeros((k.height, k.width), dtype=np.float32)
-    extent = int(max((u_hi - u_lo)[keep].max(), (w_hi - w_lo)[keep].max())) + 1
-    for du in range(extent):
-        for dw in range(extent):
-            pu, pw = u_lo + du, w_lo + dw
-            m = keep & (pu <= u_hi) & (pw <= w_hi) & (pu >= 0) & (pu < k.width) & (pw >= 0) & (pw < k.height)
-            if not np.any(m):
-                continue
-            a, b, c = tu[m], tw[m], area[m]
-            x, y = pu[m].astype(np.float64), pw[m].astype(np.float64)
-            b0 = ((a[:, 1] - x) * (b[:, 2] - y) - (a[:, 2] - x) * (b[:, 1] - y)) / c
-            b1 = ((a[:, 2] - x) * (b[:, 0] - y) - (a[:, 0] - x) * (b[:, 2] - y)) / c
-            b2 = 1.0 - b0 - b1
-            inside = (b0 >= -1e-9) & (b1 >= -1e-9) & (b2 >= -1e-9)
-            depth = 1.0 / (b0 * tz[m, 0] + b1 * tz[m, 1] + b2 * tz[m, 2])
-            np.minimum.at(flat, (pw[m] * k.width + pu[m])[inside], depth[inside])
+        return empty
+    tu, tw, tz, area = tu[keep], tw[keep], tz[keep], area[keep]
+    u_lo, w_lo = u_lo[keep], w_lo[keep]
+    nu = u_hi[keep] - u_lo + 1
+    count = nu * (w_hi[keep] - w_lo + 1)
+    tri = np.repeat(np.arange(len(count)), count)  # one row per (triangle, pixel) sample
+    local = np.arange(tri.size) - np.repeat(np.cumsum(count) - count, count)
+    pu = u_lo[tri] + local % nu[tri]
+    pw = w_lo[tri] + local // nu[tri]
+    a, b, c = tu[tri], tw[tri], area[tri]
+    x, y = pu.astype(np.float64), pw.astype(np.float64)
+    b0 = ((a[:, 1] - x) * (b[:, 2] - y) - (a[:, 2] - x) * (b[:, 1] - y)) / c
+    b1 = ((a[:, 2] - x) * (b[:, 0] - y) - (a[:, 0] - x) * (b[:, 2] - y)) / c
+    b2 = 1.0 - b0 - b1
+    inside = (b0 >= -1e-9) & (b1 >= -1e-9) & (b2 >= -1e-9)
+    tzi = tz[tri[inside]]
+    depth = 1.0 / (b0[inside] * tzi[:, 0] + b1[inside] * tzi[:, 1] + b2[inside] * tzi[:, 2])
+    flat = np.full(k.width * k.height, np.inf)
+    np.minimum.at(flat, pw[inside] * k.width + pu[inside], depth)
     flat[~np.isfinite(flat)] = 0.0
     return flat.reshape(k.height, k.width).astype(np.float32)
 
@@ -185,11 +195,31 @@ def fit_error_mm(vertices: np.ndarray, depth: np.ndarray, intrinsics: Intrinsics
     v1 = int(min(intrinsics.height, np.ceil(uv[:, 1].max()) + margin + 1))
     xyz, valid = depth_to_xyz(depth, intrinsics)
     cloud = xyz[v0:v1, u0:u1][valid[v0:v1, u0:u1]].astype(np.float64)
-    distances, _ = cKDTree(cloud).query(points, k=1)
+    distances, _ = cKDTree(cloud, balanced_tree=False, compact_nodes=False).query(points, k=1)
     distances = distances * MM_PER_M
     if max_distance_m is not None:
         distances = distances[distances <= max_distance_m * MM_PER_M]
     return distances
+
+
+def face_fit_error_mm(model: FaceModel, vertices: np.ndarray, depth: np.ndarray,
+                      intrinsics: Intrinsics) -> np.ndarray:
+    """The fit error of the report, the status bar and the benchmarks (one definition).
+
+    The distances (mm) from each visible vertex of the narrow face region (the first 6,706
+    vertices of ``vertices``, which may be the narrow face, the face region or the whole
+    mesh, posed in the camera frame in metres) to the closest point of the depth map's
+    point cloud: visible means facing the camera, not hidden by the narrow face itself (a
+    z-buffer of its triangles) and projecting onto valid depth (:func:`fit_error_mm` with
+    ``triangles``). Hidden vertices do not count, so the figure does not grow when the head
+    turns. About 10 ms at 640x480 (20-40 ms on busy cores); summarise with
+    :meth:`ErrorSummary.of` (the report takes each frame's mean).
+    """
+    narrow = REGION_SIZES["narrow_face"]
+    vertices = np.asarray(vertices, dtype=np.float64)
+    if vertices.ndim != 2 or len(vertices) < narrow:
+        raise ValueError(f"need at least the {narrow} narrow-face vertices, got {vertices.shape}")
+    return fit_error_mm(vertices[:narrow], depth, intrinsics, triangles=model.region("narrow_face").triangles)
 
 
 def vertex_error_mm(predicted: np.ndarray, ground_truth: np.ndarray) -> np.ndarray:

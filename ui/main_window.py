@@ -336,7 +336,8 @@ class MainWindow(QMainWindow):
         rate = self.display_rate.rate(now)
         self.status.update(source=source_label(self.spec), mode=MODE_LABELS.get(self.mode, "–"), fps=rate,
                            latency_ms=self.latency_ms if rate > 0 else None,
-                           dropped=stats.dropped, recording=recording, stream=self.stream.status_text(now))
+                           dropped=stats.dropped, recording=recording, fit_error_mm=self.worker.fit_error_mm,
+                           stream=self.stream.status_text(now))
 
     # -- record, export, snapshot -----------------------------------------------------------------
 

@@ -20,10 +20,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
+import numpy as np
 from PyQt6.QtCore import QObject, pyqtSignal
 
 from app.config import PipelineConfig
 from app.frame_slot import LatestSlot, SlotClosed
+from app.metrics_worker import LiveFitError
 from app.session import FrameTap, ResultSink, Session, SessionStats
 from capture.base import FrameSource
 from models.errors import FaceFromXError
@@ -36,6 +38,10 @@ from ui.playback import ControlledSource, SourceInfo
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
+# The status bar's fit error: measured at most this often on its own thread (the cores stay
+# with the pipeline), averaged over the newest FIT_ERROR_KEEP figures.
+FIT_ERROR_INTERVAL_S = 0.25
+FIT_ERROR_KEEP = 8
 
 
 class PipelineLike(Protocol):
@@ -110,6 +116,7 @@ class SessionWorker(QObject):
         self._captured_at: OrderedDict[int, float] = OrderedDict()
         self._current: Frame | None = None
         self.last_result: FaceResult | None = None
+        self.metrics: LiveFitError | None = None  # the status bar's fit error, per session
 
     # -- GUI thread -----------------------------------------------------------------------------
 
@@ -164,6 +171,9 @@ class SessionWorker(QObject):
         self._stopping.set()
         if self._display_thread is not None:
             self._display_thread.join(timeout)
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
         if self.session.running or (self._display_thread is not None and self._display_thread.is_alive()):
             log.warning("the capture threads did not stop within %.0f s", timeout)
         self.session = None
@@ -181,6 +191,16 @@ class SessionWorker(QObject):
     def display_skipped(self) -> int:
         """Results never displayed because a newer one came before the GUI was ready."""
         return self._skipped_before + self._replaced + (self._slot.dropped if self._slot is not None else 0)
+
+    @property
+    def fit_error_mm(self) -> float | None:
+        """The fit error (mm) over the last measured frames (about 2 s), None when the newest
+        result has none (RGB mode, no face, nothing measured yet)."""
+        result, metrics = self.last_result, self.metrics
+        if metrics is None or result is None or not result.found or result.mode == "rgb":
+            return None
+        figures = list(metrics.figures)
+        return float(np.mean(figures)) if figures else None
 
     def take_packet(self) -> DisplayPacket | None:
         """The newest packet not yet taken (None if there is none)."""
@@ -246,6 +266,11 @@ class SessionWorker(QObject):
             sink(result)
         frame = self._current
         self.last_result = result
+        if frame is not None:
+            if self.metrics is None:
+                self.metrics = LiveFitError(getattr(self.pipeline, "model", None), interval_s=FIT_ERROR_INTERVAL_S,
+                                            keep=FIT_ERROR_KEEP)
+            self.metrics.offer(frame, result)
         with self._lock:
             captured_at = self._captured_at.pop(id(frame), time.perf_counter())
         slot = self._slot

@@ -185,6 +185,8 @@ def test_config_defaults_are_pinned() -> None:
                      "observe_all_first": 30,
                      "converge_frames": 10, "converge_tolerance": 0.05, "converge_window": 3,
                      "freeze_when_converged": False},
+        "steady": {"iterations": 4, "rigid_iterations": 1, "max_motion_mm": 4.0, "max_rotation_deg": 2.0,
+                   "max_expression": 0.15},
     }
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.iterations = 9  # type: ignore[misc]
