@@ -25,6 +25,7 @@ from inference.refine import RefineConfig, RefineResult, TakeRefiner
 from inference.smoothing import FaceSmoother
 from models.errors import FaceFromXError
 from models.face_model import FaceModel, load_face_model
+from models.face_model.eyes import EyeCurves
 from models.face_result import FaceResult
 from models.frame import Frame
 from models.mode import Mode
@@ -65,6 +66,7 @@ class Pipeline:
         self.decoder = Decoder(config.assets_dir, self.model, session)
         self.tracker = make_tracker(self.model, extent_m=self.branches[Mode.RGBD].recipe.metric_extent_m)
         self.agreement = DepthAgreement(self.model)
+        self.eyes = EyeCurves(self.model.expression_names)
         self.refiner = TakeRefiner(self.model, RefineConfig())
         self.smoother = FaceSmoother(config.smoothing)
         self.refine = config.refine
@@ -190,6 +192,7 @@ class Pipeline:
             rotation=rotation, translation=translation, identity=identity, expression=expression,
             vertices=vertices, landmarks_3d=landmarks_3d,
             landmarks_2d=frame.intrinsics.project(landmarks_3d).astype(np.float32), mode=mode.value,
+            gaze=self.eyes.gaze(expression), blink=self.eyes.blink_of(expression),
         )
 
     def _plausible(self, result: FaceResult) -> bool:
@@ -209,7 +212,7 @@ class Pipeline:
         held = {} if last is None else {
             "rotation": last.rotation, "translation": last.translation, "identity": last.identity,
             "expression": last.expression, "vertices": last.vertices, "landmarks_3d": last.landmarks_3d,
-            "landmarks_2d": last.landmarks_2d,
+            "landmarks_2d": last.landmarks_2d, "gaze": last.gaze, "blink": last.blink,
         }
         return FaceResult(index=frame.index, timestamp=frame.timestamp, intrinsics=frame.intrinsics,
                           found=False, mode=mode.value, stage_ms=stages,

@@ -48,6 +48,9 @@ def test_depth_modes_find_and_fit_the_face(pipeline: Pipeline, frames: list[Fram
         assert result.landmarks_2d.shape == (68, 2) and result.landmarks_3d.shape == (68, 3)
         assert result.identity.shape == (100,) and result.expression.shape == (53,)
         assert {"localize", "infer", "refine", "smooth", "mesh"} <= set(result.stage_ms)
+        # the eye state the curves carry is the one reported (gaze from eyeLook, blink from eyeBlink)
+        np.testing.assert_allclose(result.gaze, pipeline.eyes.gaze(result.expression))
+        np.testing.assert_allclose(result.blink, pipeline.eyes.blink_of(result.expression))
     errors = [gt_error_mm(r, f) for r, f in zip(results, frames, strict=True) if r.found]
     assert np.mean(errors) < 3.0, "refinement fits the depth to millimetres"
 
