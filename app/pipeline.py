@@ -149,6 +149,10 @@ class Pipeline:
                 log.debug("frame %d: depth confirms %.0f %% of the face", frame.index, 100 * result.confidence)
                 return self._not_found(frame, mode, stages, start)
         result = replace(result, stage_ms=stages, latency_ms=(time.perf_counter() - start) * 1000.0)
+        if located.mesh is not None:  # the colour localizer's landmarks, for the fits that use them
+            mesh = located.mesh
+            result = replace(result, mesh_points_2d=mesh.points_2d, mesh_score=mesh.score, iris_2d=mesh.iris,
+                             eye_contour_2d=mesh.eye_contour)
         # Colour alone gives no metric distance: the tracker then places the crop from landmarks.
         metric = mode in DEPTH_MODES
         self.tracker.update(result.landmarks_2d, rotation=result.rotation,

@@ -35,6 +35,14 @@ class FaceResult:
             then pitch in the head frame with ARKit's signs (yaw > 0 toward the subject's
             left, pitch > 0 down); None where no eye was measured.
         blink: (2,) float32, left then right eye, 0 open to 1 closed; None where not measured.
+        mesh_points_2d: (468, 2) float32 pixels of the source image: MediaPipe's face
+            landmarks (canonical face mesh order) from the colour localizer; None without
+            colour or when it found no face.
+        mesh_score: the landmark model's face score in [0, 1] for those points, else None.
+        iris_2d: (2, 5, 2) float32 source pixels, rows the subject's left then right eye, each
+            the iris centre then four points on its edge; None where not measured.
+        eye_contour_2d: (2, 71, 2) float32 source pixels, same rows: MediaPipe's eye contour
+            and brow points (the first 16 the eyelid contour); None where not measured.
     """
 
     index: int
@@ -54,6 +62,10 @@ class FaceResult:
     confidence: float | None = None
     gaze: np.ndarray | None = None
     blink: np.ndarray | None = None
+    mesh_points_2d: np.ndarray | None = None
+    mesh_score: float | None = None
+    iris_2d: np.ndarray | None = None
+    eye_contour_2d: np.ndarray | None = None
 
     @property
     def has_face(self) -> bool:

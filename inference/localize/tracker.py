@@ -1,4 +1,4 @@
-"""Per-frame crops for the pipeline: detect once, then follow the face from each result.
+"""Per-frame crops for the pipeline: detect once, then follow the face.
 
 The pipeline calls, once per frame::
 
@@ -8,19 +8,22 @@ The pipeline calls, once per frame::
     tracker.update(result.landmarks_2d, rotation=result.rotation,        # or update(None)
                    translation=result.translation, confidence=result.confidence)
 
-While the track holds, :meth:`FaceTracker.crop_for` predicts the crop from the previous
-result (no detector runs): centred on the 68 landmarks' centroid, turned by the head's up,
-sized like training's crops; with a constant-velocity step (damped) so a moving face stays
-centred. The track is lost, and the next frame runs the detector, when :meth:`update` gets no
-result, a confidence below ``min_confidence``, a result that jumped more than ``max_jump``
-crop sides from where its crop was, landmarks that leave the image (a face at the border), or
-an implausible size. Colour-placed tracks (RGB mode), whose network answers on any crop, are
-also checked every ``confirm_every`` tracked frames: the depth detector must find the face near
-the predicted crop where the frame has depth, else the colour detector on the predicted crop
-(:meth:`RgbLocalizer.confirms`); ``confirm_misses`` checks in a row that find no face there
-lose the track (a face that left, or a crop that slid onto the background). Detection: depth whenever the frame has it (in RGB mode too: the RGB
-network still sees colour only) with the tracked angle as its prior, else colour (RGB and
-RGB-D modes) starting at the tracked quarter turn. :attr:`FaceTracker.stats` counts detections against tracked frames.
+Colour (every mode, whenever the frame has colour): :class:`MeshLocalizer` finds the face with
+MediaPipe's detector and follows it by its own 468 landmarks, re-detecting in the same frame
+whenever the landmark model's face score drops (a cut, the face left); the result rides on
+``Localization.mesh``. In RGB mode the crop is placed from those landmarks, as training places
+its crops (:func:`crop_from_mesh`), every frame; the depth orientation, where the frame has
+depth, is the detector's first quarter turn.
+
+Depth and RGB-D modes: while the track holds, :meth:`FaceTracker.crop_for` predicts the crop
+from the previous result (no detector runs): centred on the 68 landmarks' centroid, turned by
+the head's up, sized like training's crops; with a constant-velocity step (damped) so a moving
+face stays centred. The track is lost, and the next frame runs the detector, when
+:meth:`update` gets no result, a confidence below ``min_confidence``, a result that jumped more
+than ``max_jump`` crop sides from where its crop was, landmarks that leave the image (a face
+at the border), or an implausible size. Detection: depth (with the tracked angle as its prior),
+else (RGB-D) the colour localizer's face. :attr:`FaceTracker.stats` counts detections against
+tracked frames.
 """
 
 from __future__ import annotations
@@ -32,15 +35,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from inference.localize.depth import DepthLocalizer, crop_angle_of_pose
-from inference.localize.orientation import turns_of_angle
-from inference.localize.rgb import RgbLocalizer
+from inference.localize.mesh import MeshLocalizer, multipie_from_mesh
 from inference.localize.types import Localization, Origin
 from models.camera import Intrinsics
 from models.crop import FaceCrop, angle_from_up, crop_from_point
 from models.frame import Frame
 from models.mode import Mode
 
-__all__ = ["FaceTracker", "TrackerConfig", "TrackerStats", "crop_from_landmarks"]
+__all__ = ["FaceTracker", "TrackerConfig", "TrackerStats", "crop_from_landmarks", "crop_from_mesh"]
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +70,11 @@ class TrackerConfig:
         (a face leaving the frame) loses the track.
     min_size_px: crops smaller than this lose the track.
     redetect_every: run the detector every N tracked frames anyway (0: never).
-    confirm_every: in RGB mode, check every N tracked frames that a detector (depth where the
-        frame has it, else colour) sees a face at the predicted crop (0: never);
-        ``confirm_misses`` failed checks in a row lose the track (more than one: the colour
-        detector misses some faces, 56 % of the frames with yaw beyond 20 degrees); after a
-        miss the next check comes ``confirm_retry_every`` frames later, so a face that left is
-        dropped within ``confirm_every + (confirm_misses - 1) * confirm_retry_every`` frames.
+    mesh_crop_scale, mesh_crop_shift: :func:`crop_from_mesh`'s correction of
+        :func:`crop_from_landmarks` on the mesh's 68 counterparts (size factor; centre shift in
+        crop sides, crop frame x right, y down). Calibrated on synthetic frames (seeds
+        1000-1019, 6 frames each) against training's crops: before, size 1.04 (median),
+        centre (-0.003, -0.006).
     """
 
     extent_m: float = 0.26
@@ -86,17 +87,17 @@ class TrackerConfig:
     max_outside: float = 0.25
     min_size_px: float = 24.0
     redetect_every: int = 0
-    confirm_every: int = 10
-    confirm_misses: int = 3
-    confirm_retry_every: int = 3
+    mesh_crop_scale: float = 0.962
+    mesh_crop_shift: tuple[float, float] = (0.003, 0.006)
 
 
 @dataclass
 class TrackerStats:
     """Counts since the last :meth:`FaceTracker.reset`.
 
-    frames: :meth:`FaceTracker.crop_for` calls; tracked: frames served from the track;
-    detections: frames that ran a detector; detected: ... and found a face; results: results
+    frames: :meth:`FaceTracker.crop_for` calls; tracked: frames served from the track (RGB
+    mode: from the colour localizer's tracked landmarks); detections: frames that ran a
+    detector; detected: ... and found a face; results: results
     the caller reported; lost: tracks lost; rejected: results refused, by reason (``no
     result``, ``low confidence``, ``at the border``, ``jump``, ``implausible size``, ``bad
     landmarks``), whether a track was held or the crop came from a detection.
@@ -104,8 +105,6 @@ class TrackerStats:
 
     frames: int = 0
     tracked: int = 0
-    confirmations: int = 0
-    unconfirmed: int = 0
     detections: int = 0
     detected: int = 0
     lost: int = 0
@@ -128,6 +127,18 @@ def crop_from_landmarks(landmarks_2d: np.ndarray, config: TrackerConfig | None =
     return FaceCrop(float(centre[0]), float(centre[1]), max(size, 1.0), angle)
 
 
+def crop_from_mesh(points: np.ndarray, config: TrackerConfig | None = None) -> FaceCrop:
+    """A training-like crop from MediaPipe's 468 points (source pixels): the crop of
+    :func:`crop_from_landmarks` on their 68 Multi-PIE counterparts, corrected by
+    ``mesh_crop_scale`` and ``mesh_crop_shift`` (see :class:`TrackerConfig`)."""
+    config = config or TrackerConfig()
+    crop = crop_from_landmarks(multipie_from_mesh(points), config)
+    c, s = math.cos(crop.angle), math.sin(crop.angle)
+    dx, dy = config.mesh_crop_shift
+    return FaceCrop(crop.centre_x + (dx * c - dy * s) * crop.size, crop.centre_y + (dx * s + dy * c) * crop.size,
+                    crop.size * config.mesh_crop_scale, crop.angle)
+
+
 def _angle_difference(a: float, b: float) -> float:
     return math.remainder(a - b, 2 * math.pi)
 
@@ -136,15 +147,16 @@ class FaceTracker:
     """Crops for a stream of frames; see the module doc.
 
     Args:
-        depth: the depth detector (depth and RGB-D modes), or None.
-        rgb: the colour detector (RGB mode, and RGB-D when depth finds nothing), or None.
+        depth: the depth detector (depth and RGB-D modes, and the orientation in RGB mode),
+            or None.
+        mesh: the colour localizer (every frame with colour), or None.
         config: see :class:`TrackerConfig`.
     """
 
-    def __init__(self, depth: DepthLocalizer | None = None, rgb: RgbLocalizer | None = None,
+    def __init__(self, depth: DepthLocalizer | None = None, mesh: MeshLocalizer | None = None,
                  config: TrackerConfig | None = None):
         self.depth = depth
-        self.rgb = rgb
+        self.mesh = mesh
         self.config = config or TrackerConfig()
         self.stats = TrackerStats()
         self._face_centre = np.asarray(self.config.face_centre, np.float64)
@@ -159,10 +171,10 @@ class FaceTracker:
         self._served: Localization | None = None  # what crop_for returned for this frame
         self._intrinsics: Intrinsics | None = None
         self._since_detection = 0
-        self._since_confirmation = 0
-        self._misses = 0  # colour checks in a row that found no face at the track
         self._angle_prior: float | None = None
         self.stats = TrackerStats()
+        if self.mesh is not None:
+            self.mesh.reset()
 
     @property
     def tracking(self) -> bool:
@@ -174,21 +186,26 @@ class FaceTracker:
     def crop_for(self, frame: Frame, mode: Mode | str) -> Localization | None:
         """The crop for ``frame`` in ``mode`` (``rgb``, ``depth``, ``rgbd``): predicted from the
         track, or detected; None when no face is found (then call :meth:`update` with None, or
-        not at all)."""
+        not at all). Where the frame has colour, ``Localization.mesh`` holds the colour
+        localizer's 468 landmarks (None when it found no face)."""
         mode = mode if isinstance(mode, Mode) else Mode.parse(mode)
         self.stats.frames += 1
         self._intrinsics = frame.intrinsics
+        if mode is Mode.RGB:
+            self._served = self._from_colour(frame)
+            return self._served
         c = self.config
-        if self._last is not None and mode is Mode.RGB and not self._confirmed(frame):
-            self._lose("unconfirmed")
         if self._last is not None and not (c.redetect_every and self._since_detection >= c.redetect_every):
             self.stats.tracked += 1
             self._since_detection += 1
-            self._served = Localization(crop=self._predict(), origin=Origin.TRACK)
-            return self._served
-        self._served = self._detect(frame, mode)
-        self._since_detection = 0
-        return self._served
+            found = Localization(crop=self._predict(), origin=Origin.TRACK)
+        else:
+            found = self._detect(frame, mode)
+            self._since_detection = 0
+        if found is not None and found.mesh is None and frame.rgb is not None and self.mesh is not None:
+            found = replace(found, mesh=self.mesh.locate(frame.rgb, frame.intrinsics, found.crop.angle))
+        self._served = found
+        return found
 
     def update(self, landmarks_2d: np.ndarray | None, rotation: np.ndarray | None = None,
                translation: np.ndarray | None = None, confidence: float = 1.0) -> bool:
@@ -230,31 +247,6 @@ class FaceTracker:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _confirmed(self, frame: Frame) -> bool:
-        """False when the colour checks (see :class:`TrackerConfig`) stopped seeing the face."""
-        c = self.config
-        can_depth = frame.depth is not None and self.depth is not None
-        if not c.confirm_every or not (can_depth or (self.rgb is not None and frame.rgb is not None)):
-            return True
-        self._since_confirmation += 1
-        if self._since_confirmation < (c.confirm_retry_every if self._misses else c.confirm_every):
-            return True
-        self._since_confirmation = 0
-        self.stats.confirmations += 1
-        predicted = self._predict()
-        if can_depth:  # far more reliable than colour, whenever the frame has depth
-            found = self.depth.locate(frame.depth, frame.intrinsics, self._angle_prior)
-            seen = found is not None and math.hypot(found.crop.centre_x - predicted.centre_x,
-                                                    found.crop.centre_y - predicted.centre_y) <= c.max_jump * predicted.size
-        else:
-            seen = self.rgb.confirms(frame.rgb, frame.intrinsics, predicted)
-        if seen:
-            self._misses = 0
-            return True
-        self.stats.unconfirmed += 1
-        self._misses += 1
-        return self._misses < c.confirm_misses
-
     def _lose(self, reason: str) -> bool:
         """Reject this frame's result; a held track is lost (the next frame detects)."""
         self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
@@ -262,7 +254,6 @@ class FaceTracker:
             self.stats.lost += 1
             log.debug("track lost: %s", reason)
         self._last = self._previous = None
-        self._since_confirmation = self._misses = 0
         return False
 
     def _predict(self) -> FaceCrop:
@@ -291,16 +282,43 @@ class FaceTracker:
             crop = replace(crop, angle=crop_angle_of_pose(k, r, ray))
         return crop
 
+    def _from_colour(self, frame: Frame) -> Localization | None:
+        """RGB mode: the colour localizer's face this frame, its crop placed from the landmarks
+        (the depth orientation first, where the frame has depth and a detection is due)."""
+        if frame.rgb is None or self.mesh is None:
+            return None
+        prior = self._angle_prior
+        if not self.mesh.tracking and frame.depth is not None and self.depth is not None:
+            oriented = self.depth.locate(frame.depth, frame.intrinsics, prior)
+            prior = oriented.crop.angle if oriented is not None else prior
+        face = self.mesh.locate(frame.rgb, frame.intrinsics, prior)
+        if face is not None and face.origin == "track":
+            self.stats.tracked += 1
+        else:
+            self.stats.detections += 1
+            if face is None:
+                return None
+            self.stats.detected += 1
+        crop = crop_from_mesh(face.points, self.config)
+        self._angle_prior = crop.angle
+        return Localization(crop=crop, origin=Origin.TRACK if face.origin == "track" else Origin.RGB,
+                            score=face.score, mesh=face)
+
     def _detect(self, frame: Frame, mode: Mode) -> Localization | None:
         self.stats.detections += 1
         found = None
-        # Depth, where the frame has it, in every mode: far more reliable than colour (the
-        # network of the RGB mode still sees colour only).
+        # Depth, where the frame has it: far more reliable than colour for the pose.
         if frame.depth is not None and self.depth is not None:
             found = self.depth.locate(frame.depth, frame.intrinsics, self._angle_prior)
-        if found is None and mode in (Mode.RGB, Mode.RGBD) and frame.rgb is not None and self.rgb is not None:
-            turns = 0 if self._angle_prior is None else turns_of_angle(self._angle_prior)
-            found = self.rgb.locate(frame.rgb, turns)
+        if found is None and mode is Mode.RGBD and frame.rgb is not None and self.mesh is not None:
+            found = self._colour_detection(frame)
         if found is not None:
             self.stats.detected += 1
         return found
+
+    def _colour_detection(self, frame: Frame) -> Localization | None:
+        face = self.mesh.locate(frame.rgb, frame.intrinsics, self._angle_prior)
+        if face is None:
+            return None
+        origin = Origin.TRACK if face.origin == "track" else Origin.RGB
+        return Localization(crop=crop_from_mesh(face.points, self.config), origin=origin, score=face.score, mesh=face)

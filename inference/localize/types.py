@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from inference.localize.mesh import MeshFace
 from models.crop import FaceCrop
 
 __all__ = ["Localization", "Origin"]
@@ -16,7 +17,7 @@ class Origin(enum.Enum):
     """How a crop was found."""
 
     DEPTH = "depth"  # detected in the depth map (segmentation + rigid face fit)
-    RGB = "rgb"  # detected in the colour image by the face detector
+    RGB = "rgb"  # detected in the colour image by the face detector (and its landmarks)
     TRACK = "track"  # predicted from the previous frame's result
 
 
@@ -34,6 +35,9 @@ class Localization:
             68 landmarks' centroid) when depth gave it, else None.
         rotation: (3, 3) float64 camera-from-head rotation of the rigid fit (depth detection),
             else None. A rough pose: a starting point, not a result.
+        mesh: the colour localizer's face in this frame (MediaPipe's 468 landmarks, face score,
+            iris and eye contours, source pixels; see :class:`MeshFace`), where the frame has
+            colour and it found one; else None.
     """
 
     crop: FaceCrop
@@ -41,3 +45,4 @@ class Localization:
     score: float = 1.0
     centre_cam: np.ndarray | None = None
     rotation: np.ndarray | None = None
+    mesh: MeshFace | None = None

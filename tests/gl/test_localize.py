@@ -16,7 +16,13 @@ import numpy as np
 import pytest
 
 from capture.synthetic import SyntheticSource
-from inference.localize import FaceTracker, Origin, RgbLocalizer, crop_angle_of_pose, make_tracker
+from inference.localize import (
+    MeshLocalizer,
+    Origin,
+    crop_angle_of_pose,
+    crop_from_mesh,
+    make_tracker,
+)
 from inference.localize.depth import DepthLocalizer
 from models.camera import Intrinsics, truedepth_intrinsics
 from models.crop import FaceCrop, crop_camera
@@ -182,24 +188,65 @@ def test_depth_localization_at_large_yaw(localizer: DepthLocalizer, compositor, 
     _check(localizer, _quarter_turn(case, 1), f"yaw {yaw}, pitch {pitch}, a quarter turn")
 
 
-def test_rgb_detector_finds_most_faces_at_quarter_turns(centre_head) -> None:
-    localizer = RgbLocalizer()
-    found = {0: 0, 1: 0}
-    seeds = range(1000, 1016)
-    for seed in seeds:
+@pytest.fixture(scope="module")
+def mesh() -> MeshLocalizer:
+    return MeshLocalizer()
+
+
+def _colour_only(case: Case) -> Case:
+    f = case.frame
+    return Case(Frame(f.index, f.timestamp, f.intrinsics, f.rgb, None, f.ground_truth), case.rotation, case.centre,
+                case.landmarks)
+
+
+def _check_colour(case: Case, crop: FaceCrop, what: str) -> None:
+    """A colour crop frames the face as training's does: centre within 5 % of the crop, angle
+    within 6 degrees, every landmark inside."""
+    _, epx, eang = _errors(case, crop, None)
+    assert epx < 0.05 * crop.size and eang < 6, f"{what}: centre {epx:.1f} px, angle {eang:.1f} degrees off"
+    assert _holds_landmarks(case, crop), f"{what}: the crop cuts landmarks off"
+
+
+def test_colour_localizer_finds_every_face_at_quarter_turns(mesh: MeshLocalizer, centre_head) -> None:
+    for seed in range(1000, 1012):
         with SyntheticSource(seed=seed) as source:
             case = _case(source.frame_at(60), centre_head)
-        for turns in found:
-            c = _quarter_turn(case, turns)
-            result = localizer.locate(c.frame.rgb)
-            if result is not None:
-                _, epx, eang = _errors(c, result.crop, None)
-                assert result.origin is Origin.RGB
-                assert epx < 0.15 * result.crop.size and eang < 30, f"seed {seed}: a wrong face"
-                found[turns] += 1
-    # dlib's HOG finds ~78 % of the synthetic faces (86 % with |yaw| <= 20 degrees, 44 % beyond;
-    # some actors' skin and lighting it misses at any pose), upright or a quarter turned.
-    assert found[0] >= 0.6 * len(seeds) and found[1] >= 0.6 * len(seeds)
+        for turns in (0, 1, 3):
+            c = _colour_only(_quarter_turn(case, turns))
+            mesh.reset()
+            face = mesh.locate(c.frame.rgb, c.frame.intrinsics)
+            assert face is not None, f"seed {seed}, {turns} turns: not found"
+            assert face.origin == "detect" and face.score > 0.8, face.score
+            assert face.points.shape == (468, 3) and face.iris.shape == (2, 5, 2) and face.eye_contour.shape == (2, 71, 2)
+            _check_colour(c, crop_from_mesh(face.points), f"seed {seed}, {turns} turns")
+
+
+def test_colour_localizer_at_any_roll(mesh: MeshLocalizer, cases: list[Case]) -> None:
+    checked = 0
+    for degrees in (30, 60, 100, 135, 180, -45, -120):
+        for case in cases[:3]:
+            rolled = _colour_only(_rolled(case, degrees))
+            if not _inside(rolled, margin=10):
+                continue
+            mesh.reset()
+            face = mesh.locate(rolled.frame.rgb, rolled.frame.intrinsics)
+            assert face is not None, f"rolled {degrees}: not found"
+            _check_colour(rolled, crop_from_mesh(face.points), f"frame {case.frame.index} rolled {degrees}")
+            checked += 1
+    assert checked >= 8
+
+
+def test_rgb_mode_takes_the_depth_orientation(face_model, cases: list[Case]) -> None:
+    """RGB mode on an RGB-D frame a quarter turned: the detector tries the depth's turn first
+    (and finds the face there, at the first try)."""
+    tracker = make_tracker(face_model)
+    for turns in (1, 3):
+        tracker.reset()
+        case = _quarter_turn(cases[0], turns)
+        found = tracker.crop_for(case.frame, "rgb")
+        assert found is not None and found.origin is Origin.RGB and found.mesh is not None
+        _check_colour(case, found.crop, f"{turns} turns")
+        assert tracker.mesh.stats.turns_tried == {(-turns) % 4: 1}  # turned back upright, at once
 
 
 def _result(case: Case) -> dict:
@@ -248,15 +295,26 @@ def test_tracker_recovers_after_no_face_and_a_jump(face_model, centre_head) -> N
     assert stats.detections == 3 and stats.lost == 2 and stats.tracked == 13
 
 
-def test_tracker_in_rgb_mode_follows_landmarks(face_model, centre_head) -> None:
-    tracker = FaceTracker(rgb=RgbLocalizer())
+def test_tracker_in_rgb_mode_follows_the_colour_landmarks(face_model, centre_head) -> None:
+    tracker = make_tracker(face_model)
     with SyntheticSource(seed=1006) as source:
         for index in range(0, 60, 3):
-            case = _quarter_turn(_case(source.frame_at(index), centre_head), 1)  # a portrait TrueDepth frame
+            case = _colour_only(_quarter_turn(_case(source.frame_at(index), centre_head), 1))  # a portrait frame
             found = tracker.crop_for(case.frame, "rgb")
-            if found is None:
-                continue
-            _, epx, eang = _errors(case, found.crop, None)
-            assert epx < 0.12 * found.crop.size and eang < 25
+            assert found is not None and found.mesh is not None
+            assert found.origin is (Origin.RGB if index == 0 else Origin.TRACK)
+            _check_colour(case, found.crop, f"frame {index}")
             tracker.update(case.landmarks)
-    assert tracker.stats.detected == 1 and tracker.stats.tracked >= 15
+    stats = tracker.stats
+    assert (stats.detections, stats.detected, stats.tracked) == (1, 1, 19)
+
+
+def test_rgbd_frames_carry_the_colour_landmarks(face_model, cases: list[Case]) -> None:
+    tracker = make_tracker(face_model)
+    for case in cases[:3]:
+        found = tracker.crop_for(case.frame, "rgbd")
+        assert found is not None and found.mesh is not None
+        truth = case.landmarks
+        eyes = found.mesh.points[[33, 263], :2]  # outer eye corners, Multi-PIE 36 and 45
+        assert np.linalg.norm(eyes - truth[[36, 45]], axis=1).max() < 0.15 * np.linalg.norm(truth[45] - truth[36])
+        tracker.update(case.landmarks, **_result(case))

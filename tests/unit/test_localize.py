@@ -1,26 +1,32 @@
 """Face localization without GL: no-face inputs, the real TrueDepth portrait, quarter turns,
-crops from landmarks and the tracker's bookkeeping (with a stand-in colour detector)."""
+crops from landmarks, the colour localizer on bad input and real photos, and the tracker's
+bookkeeping (with stand-in detectors)."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
 from inference.localize import (
     DepthLocalizer,
-    Detection,
     FaceTemplate,
     FaceTracker,
+    Localization,
+    MeshFace,
+    MeshLocalizer,
     Origin,
-    RgbLocalizer,
     TrackerConfig,
     crop_from_landmarks,
+    crop_from_mesh,
 )
 from inference.localize.orientation import angle_of_turns, rotate_quarter, to_source, turns_of_angle
 from models.camera import Intrinsics, truedepth_intrinsics
-from models.crop import crop_camera
+from models.crop import FaceCrop, crop_camera
+from models.errors import ModelError
 from models.frame import Frame
 from models.geometry import head_pose_to_camera
 
@@ -155,21 +161,19 @@ def test_crop_from_landmarks_matches_the_training_crop(face_model, yaw, pitch, r
     assert abs(math.degrees(math.remainder(crop.angle - math.atan2(up[0], -up[1]), 2 * math.pi))) < 4
 
 
-# -- the tracker's bookkeeping (a stand-in colour detector) -------------------------------------
+# -- the tracker's bookkeeping (stand-in detectors) ---------------------------------------------
 
 
 class _BoxDetector:
-    """Finds one upright 100-pixel face at a fixed place, or nothing."""
-
-    name = "fixed box"
+    """A stand-in depth detector: one upright 170-pixel crop at a fixed place, or nothing."""
 
     def __init__(self) -> None:
         self.present = True
         self.calls = 0
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
+    def locate(self, depth, intrinsics, angle_prior=None) -> Localization | None:
         self.calls += 1
-        return [Detection(270.0, 190.0, 370.0, 290.0, 1.0)] if self.present else []
+        return Localization(FaceCrop(320.0, 240.0, 170.0, 0.0), Origin.DEPTH) if self.present else None
 
 
 def _landmarks(centre: tuple[float, float], scale: float = 1.0) -> np.ndarray:
@@ -183,45 +187,47 @@ def _landmarks(centre: tuple[float, float], scale: float = 1.0) -> np.ndarray:
     return lm + np.asarray(centre) - lm.mean(axis=0)
 
 
-def _frame(index: int) -> Frame:
+def _frame(index: int, rgb: np.ndarray | None = None) -> Frame:
     k = truedepth_intrinsics()
-    return Frame(index=index, timestamp=index / 30, intrinsics=k, rgb=np.zeros((480, 640, 3), np.uint8))
+    return Frame(index=index, timestamp=index / 30, intrinsics=k,
+                 rgb=np.zeros((480, 640, 3), np.uint8) if rgb is None else rgb,
+                 depth=np.ones((480, 640), np.float32))
 
 
 def test_tracker_detects_once_then_follows_and_redetects_when_lost() -> None:
     detector = _BoxDetector()
-    tracker = FaceTracker(rgb=RgbLocalizer(detector), config=TrackerConfig(velocity_damping=0.0, confirm_every=0))
-    first = tracker.crop_for(_frame(0), "rgb")
-    assert first is not None and first.origin is Origin.RGB and first.crop.angle == 0.0
+    tracker = FaceTracker(depth=detector, config=TrackerConfig(velocity_damping=0.0))
+    first = tracker.crop_for(_frame(0), "depth")
+    assert first is not None and first.origin is Origin.DEPTH and first.mesh is None
     # A face moving 4 pixels a frame: followed without the detector.
     for i in range(10):
         assert tracker.update(_landmarks((320 + 4 * i, 245)))
-        found = tracker.crop_for(_frame(i + 1), "rgb")
+        found = tracker.crop_for(_frame(i + 1), "depth")
         assert found.origin is Origin.TRACK
         assert found.crop.centre_x == pytest.approx(320 + 4 * i, abs=1e-6)
     assert detector.calls == 1 and tracker.stats.detections == 1 and tracker.stats.tracked == 10
     # No result (a frame with no face): lost; the next frame detects again.
     assert not tracker.update(None)
-    assert tracker.crop_for(_frame(11), "rgb").origin is Origin.RGB
+    assert tracker.crop_for(_frame(11), "depth").origin is Origin.DEPTH
     tracker.update(_landmarks((320, 245)))
     # A sudden jump: lost.
-    tracker.crop_for(_frame(12), "rgb")
+    tracker.crop_for(_frame(12), "depth")
     assert not tracker.update(_landmarks((520, 245)))
     assert tracker.stats.rejected["jump"] == 1
     # Low confidence (here on a detection's crop: rejected, nothing to lose).
-    assert tracker.crop_for(_frame(13), "rgb").origin is Origin.RGB
+    assert tracker.crop_for(_frame(13), "depth").origin is Origin.DEPTH
     assert not tracker.update(_landmarks((320, 245)), confidence=0.1)
     # A face leaving the image: lost.
-    tracker.crop_for(_frame(14), "rgb")
+    tracker.crop_for(_frame(14), "depth")
     tracker.update(_landmarks((320, 245)))
-    assert tracker.crop_for(_frame(15), "rgb").origin is Origin.TRACK
+    assert tracker.crop_for(_frame(15), "depth").origin is Origin.TRACK
     assert not tracker.update(_landmarks((630, 245)))
-    # No face at all: None, and the detector runs every frame, at each quarter turn.
+    # No face at all: None, and the detector runs every frame.
     detector.present = False
     calls = detector.calls
-    assert tracker.crop_for(_frame(16), "rgb") is None
-    assert tracker.crop_for(_frame(17), "rgb") is None
-    assert detector.calls - calls == 8
+    assert tracker.crop_for(_frame(16), "depth") is None
+    assert tracker.crop_for(_frame(17), "depth") is None
+    assert detector.calls - calls == 2
     stats = tracker.stats
     assert stats.rejected == {"no result": 1, "jump": 1, "low confidence": 1, "at the border": 1}
     assert (stats.frames, stats.tracked, stats.detections, stats.detected, stats.lost) == (18, 12, 6, 4, 3)
@@ -229,69 +235,116 @@ def test_tracker_detects_once_then_follows_and_redetects_when_lost() -> None:
     assert tracker.stats.frames == 0 and not tracker.tracking
 
 
-class _CentredDetector(_BoxDetector):
-    """The face of :class:`_BoxDetector` in a whole frame; in a confirmation window, a face
-    framed the way the window frames the crop it checks (see ``RgbLocalizerConfig``)."""
-
-    def __init__(self, box_side: float = 94.7, offset: float = 0.0) -> None:
-        super().__init__()
-        self.box_side, self.offset = box_side, offset
-
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        if rgb.shape[:2] == (480, 640):
-            return super().detect(rgb)
-        self.calls += 1
-        middle, half = rgb.shape[1] / 2 + self.offset, self.box_side / 2
-        return [Detection(middle - half, 128 - 0.05 * self.box_side - half, middle + half,
-                          128 - 0.05 * self.box_side + half, 1.0)] if self.present else []
-
-
-def test_colour_tracks_are_confirmed_and_lost_when_the_face_leaves() -> None:
-    detector = _CentredDetector()
-    config = TrackerConfig(velocity_damping=0.0, confirm_every=5, confirm_misses=2, confirm_retry_every=2)
-    tracker = FaceTracker(rgb=RgbLocalizer(detector), config=config)
-    assert tracker.crop_for(_frame(0), "rgb").origin is Origin.RGB
-    tracker.update(_landmarks((320, 245)))
-    for i in range(1, 6):  # the fifth tracked frame is checked: the face is there
-        assert tracker.crop_for(_frame(i), "rgb").origin is Origin.TRACK
-        tracker.update(_landmarks((320, 245)))
-    assert (tracker.stats.confirmations, tracker.stats.unconfirmed, detector.calls) == (1, 0, 2)
-    detector.present = False  # the face left; the network would still answer on the crop
-    for i in range(6, 12):  # checks at 10 (a miss) and 12 (the second: lost)
-        assert tracker.crop_for(_frame(i), "rgb").origin is Origin.TRACK
-        tracker.update(_landmarks((320, 245)))
-    assert tracker.crop_for(_frame(12), "rgb") is None  # lost, and the detector finds nothing
-    assert (tracker.stats.confirmations, tracker.stats.unconfirmed) == (3, 2)
-    assert tracker.stats.rejected == {"unconfirmed": 1}
-    # Depth and RGB-D tracks are not checked this way (the depth agreement is their check).
-    depth_tracker = FaceTracker(rgb=RgbLocalizer(_CentredDetector()), config=config)
-    depth_tracker.crop_for(_frame(0), "rgbd")
-    depth_tracker.update(_landmarks((320, 245)))
-    for i in range(1, 20):
-        depth_tracker.crop_for(_frame(i), "rgbd")
-        depth_tracker.update(_landmarks((320, 245)))
-    assert depth_tracker.stats.confirmations == 0
-
-
-@pytest.mark.parametrize(("box_side", "offset", "confirmed"),
-                         [(94.7, 0.0, True), (94.7, 40.0, True), (94.7, 70.0, False), (40.0, 0.0, False),
-                          (200.0, 0.0, False)])
-def test_confirmation_wants_a_face_of_the_crop_size_at_its_centre(box_side, offset, confirmed) -> None:
-    localizer = RgbLocalizer(_CentredDetector(box_side, offset))
-    crop = crop_from_landmarks(_landmarks((320, 245)))
-    assert localizer.confirms(np.zeros((480, 640, 3), np.uint8), truedepth_intrinsics(), crop) is confirmed
-
-
 def test_tracker_predicts_with_constant_velocity() -> None:
-    tracker = FaceTracker(rgb=RgbLocalizer(_BoxDetector()), config=TrackerConfig(velocity_damping=1.0))
-    tracker.crop_for(_frame(0), "rgb")
+    tracker = FaceTracker(depth=_BoxDetector(), config=TrackerConfig(velocity_damping=1.0))
+    tracker.crop_for(_frame(0), "depth")
     tracker.update(_landmarks((300, 245)))
-    tracker.crop_for(_frame(1), "rgb")
+    tracker.crop_for(_frame(1), "depth")
     tracker.update(_landmarks((310, 245)))
-    assert tracker.crop_for(_frame(2), "rgb").crop.centre_x == pytest.approx(320, abs=1e-6)
+    assert tracker.crop_for(_frame(2), "depth").crop.centre_x == pytest.approx(320, abs=1e-6)
 
 
-def test_tracker_in_depth_mode_without_depth_finds_nothing() -> None:
-    tracker = FaceTracker(rgb=RgbLocalizer(_BoxDetector()))
-    assert tracker.crop_for(_frame(0), "depth") is None
-    assert tracker.crop_for(_frame(1), "rgbd").origin is Origin.RGB  # RGB-D falls back to colour
+def test_tracker_without_a_detector_finds_nothing() -> None:
+    tracker = FaceTracker()
+    for mode in ("depth", "rgbd", "rgb"):
+        assert tracker.crop_for(_frame(0), mode) is None
+
+
+# -- the colour localizer: bad input and real photos -------------------------------------------
+
+REAL_FACES = Path(__file__).resolve().parents[3] / "shared" / "data" / "real-faces"
+needs_real_faces = pytest.mark.skipif(not REAL_FACES.is_dir(), reason="../shared/data/real-faces is missing")
+
+
+@pytest.fixture(scope="module")
+def mesh() -> MeshLocalizer:
+    return MeshLocalizer()
+
+
+def _photo(name: str) -> tuple[np.ndarray, Intrinsics]:
+    rgb = cv2.cvtColor(cv2.imread(str(REAL_FACES / name)), cv2.COLOR_BGR2RGB)
+    h, w = rgb.shape[:2]
+    return rgb, Intrinsics(fx=1.2 * w, fy=1.2 * w, cx=(w - 1) / 2, cy=(h - 1) / 2, width=w, height=h)
+
+
+@pytest.mark.parametrize("image", ["black", "grey", "white", "noise", "gradient"])
+def test_colour_localizer_finds_no_face_in_blank_frames(mesh: MeshLocalizer, image: str) -> None:
+    rng = np.random.default_rng(1)
+    ramp = np.linspace(0, 255, 640, dtype=np.float32)[None, :, None]
+    rgb = {"black": np.zeros((480, 640, 3), np.uint8), "grey": np.full((480, 640, 3), 128, np.uint8),
+           "white": np.full((480, 640, 3), 255, np.uint8),
+           "noise": rng.integers(0, 256, (480, 640, 3), dtype=np.uint8),
+           "gradient": np.broadcast_to(ramp, (480, 640, 3)).astype(np.uint8)}[image]
+    mesh.reset()
+    assert mesh.locate(rgb, truedepth_intrinsics()) is None
+    assert mesh.stats.detections == 1 and set(mesh.stats.turns_tried) == {0, 1, 2, 3}
+
+
+@needs_real_faces
+@pytest.mark.parametrize("name", ["obama.jpg", "biden.jpg", "obama-240p.jpg", "obama_partial_face.jpg"])
+def test_colour_localizer_finds_each_real_face(mesh: MeshLocalizer, name: str) -> None:
+    rgb, k = _photo(name)
+    mesh.reset()
+    faces = mesh.detect(rgb, k)
+    assert len(faces) == 1 and faces[0].score > 0.99
+    face = mesh.locate(rgb, k)
+    assert isinstance(face, MeshFace) and face.origin == "detect"
+    # Upright photos: the crop is upright, the eyes above the mouth, the iris between the eye corners.
+    crop = crop_from_mesh(face.points)
+    assert abs(math.degrees(crop.angle)) < 20
+    p = face.points
+    assert p[[33, 263], 1].mean() < p[[13, 14], 1].mean()
+    for row, (a, b) in zip(face.iris, ((362, 263), (33, 133)), strict=True):  # subject's left, then right eye
+        lo, hi = sorted((p[a, 0], p[b, 0]))
+        assert lo < row[0, 0] < hi
+
+
+@needs_real_faces
+def test_colour_localizer_finds_both_faces_and_tracks_the_largest(mesh: MeshLocalizer) -> None:
+    rgb, k = _photo("obama_and_biden.jpg")
+    mesh.reset()
+    faces = mesh.detect(rgb, k)
+    assert len(faces) == 2
+    centres = [f.points[:, :2].mean(axis=0) for f in faces]
+    assert np.linalg.norm(centres[0] - centres[1]) > 200
+    largest = max(faces, key=lambda f: f.size)
+    first = mesh.locate(rgb, k)
+    assert np.allclose(first.points[:, :2].mean(axis=0), largest.points[:, :2].mean(axis=0), atol=5)
+    for _ in range(3):  # the same face kept, tracked
+        face = mesh.locate(rgb, k)
+        assert face.origin == "track"
+        assert np.linalg.norm(face.points[:, :2].mean(axis=0) - first.points[:, :2].mean(axis=0)) < 5
+
+
+@needs_real_faces
+def test_no_face_is_carried_from_one_photo_to_the_next(mesh: MeshLocalizer) -> None:
+    """A cut to another photo: the tracked crop shows no face any more, the face score drops,
+    the same frame is detected afresh (the new face, not the old place)."""
+    obama, k1 = _photo("obama.jpg")
+    mesh.reset()
+    assert mesh.locate(obama, k1) is not None
+    partial, k2 = _photo("obama_partial_face.jpg")  # the face at the left edge: elsewhere
+    face = mesh.locate(partial, k2)
+    assert face is not None and face.origin == "detect" and mesh.stats.lost == 1
+    grey = np.full_like(obama, 128)
+    assert mesh.locate(grey, k1) is None and mesh.stats.lost == 2
+
+
+@needs_real_faces
+def test_colour_localizer_tiny_face(mesh: MeshLocalizer) -> None:
+    """The 240-line photo shrunk 4 times (a face of ~15 px): not found, or found on the face;
+    never a wild crop."""
+    rgb, _ = _photo("obama-240p.jpg")
+    small = cv2.resize(rgb, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)
+    h, w = small.shape[:2]
+    k = Intrinsics(fx=1.2 * w, fy=1.2 * w, cx=(w - 1) / 2, cy=(h - 1) / 2, width=w, height=h)
+    mesh.reset()
+    face = mesh.locate(small, k)
+    if face is not None:
+        full = mesh.detect(rgb, _photo("obama-240p.jpg")[1])[0]
+        assert np.linalg.norm(face.points[:, :2].mean(axis=0) * 4 - full.points[:, :2].mean(axis=0)) < 0.2 * full.size
+
+
+def test_a_missing_model_file_is_one_clear_line(tmp_path) -> None:
+    with pytest.raises(ModelError, match=r"face_detection_short_range\.tflite is missing"):
+        MeshLocalizer(directory=tmp_path)
