@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from runtime.mediapipe import FaceLandmarker
 from scipy.spatial import cKDTree
 
 from models.camera import Intrinsics, truedepth_intrinsics
@@ -41,6 +40,7 @@ from models.synthetic.compositor import Appearance, FaceCompositor
 from models.synthetic.motion import Performance
 from models.synthetic.scene import make_backdrop
 from models.synthetic.smooth_noise import channel_rng
+from runtime.mediapipe import FaceLandmarker
 
 log = logging.getLogger(__name__)
 

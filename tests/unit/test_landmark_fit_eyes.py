@@ -1,0 +1,80 @@
+"""Eyes from the iris model: eyelid targets, blink from the lid opening, gaze from the iris centre."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.config import ASSETS_DIR
+from inference.landmark_fit.colour import CORRESPONDENCE_FILE, load_correspondence
+from inference.landmark_fit.eyes import (
+    EYELID_MESH_INDICES,
+    BlinkEstimator,
+    GazeEstimator,
+    eye_opening,
+    with_eyelids,
+)
+from models.camera import truedepth_intrinsics
+from models.errors import ModelError
+from models.face_model.eyes import gaze_rotation
+from models.geometry import head_pose_to_camera
+
+
+def contour(opening: float) -> np.ndarray:
+    """(2, 71, 2) a lid contour 30 px wide whose lids stand ``opening`` x the width apart."""
+    x = np.linspace(0, 30, 9)
+    lids = np.zeros((71, 2))
+    lids[:9, 0] = x  # lower lid, outer corner to inner
+    lids[9:16, 0] = x[1:8]  # upper lid
+    lids[9:16, 1] = -opening * 30
+    return np.stack([lids, lids + 100])
+
+
+def test_eyelids_replace_the_mesh_eye_contour():
+    points = np.zeros((468, 2))
+    eyes = contour(0.3)
+    out = with_eyelids(points, eyes)
+    np.testing.assert_allclose(out[EYELID_MESH_INDICES[0]], eyes[0, :16])
+    np.testing.assert_allclose(out[EYELID_MESH_INDICES[1]], eyes[1, :16])
+    assert np.count_nonzero(np.abs(out).sum(axis=1)) == 31  # the rest untouched (one point at 0, 0)
+    np.testing.assert_array_equal(with_eyelids(points, None), points)
+
+
+def test_blink_from_the_opening_against_the_takes_open_eye():
+    np.testing.assert_allclose(eye_opening(contour(0.3)), [0.3, 0.3])
+    blink = BlinkEstimator(window=30)
+    for _ in range(20):
+        assert np.all(blink(contour(0.3)) == 0.0)
+    assert np.all(blink(contour(0.3 * 0.45)) == pytest.approx(1.0))
+    half = blink(contour(0.3 * (1 - 0.55 / 2)))
+    assert np.all(np.abs(half - 0.5) < 0.05)
+    blink.reset()
+    assert np.all(blink(contour(0.1)) == 0.0)  # a new take: its first frame is its own reference
+
+
+def test_gaze_from_a_projected_iris(face_model):
+    k = truedepth_intrinsics()
+    estimator = GazeEstimator(face_model)
+    identity = np.random.default_rng(0).normal(0, 1, 100)
+    centres, radii = estimator.eyes(identity)
+    rotation, translation = head_pose_to_camera(0.3, -0.1, 0.05), np.array([0.01, 0.02, 0.45])
+    truth = np.array([[0.25, -0.1], [0.2, 0.15]])
+    iris = np.zeros((2, 5, 2))
+    for eye in range(2):
+        front = centres[eye] + gaze_rotation(*truth[eye]) @ np.array([0.0, 0.0, radii[eye]])
+        iris[eye, 0] = k.project(rotation @ front + translation)
+    np.testing.assert_allclose(estimator(iris, k, rotation, translation, identity), truth, atol=2e-3)
+
+
+def test_a_missing_or_corrupt_correspondence_is_one_clear_error(tmp_path, face_model):
+    points, weights = load_correspondence(ASSETS_DIR / CORRESPONDENCE_FILE, face_model)
+    assert len(points) == 468 and weights.shape == (468,) and np.all((weights > 0) & (weights <= 1))
+    with pytest.raises(ModelError, match="mediapipe_to_ict.npz"):
+        load_correspondence(tmp_path / CORRESPONDENCE_FILE, face_model)
+    (tmp_path / CORRESPONDENCE_FILE).write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="cannot read"):
+        load_correspondence(tmp_path / CORRESPONDENCE_FILE, face_model)
+    np.savez(tmp_path / "bad.npz", triangles=np.zeros((5, 3), np.int32), barycentrics=np.zeros((5, 3)),
+             spread_mm=np.zeros(5))
+    with pytest.raises(ModelError, match="malformed"):
+        load_correspondence(tmp_path / "bad.npz", face_model)
