@@ -144,6 +144,10 @@ class Pipeline:
         elif mode is Mode.RGB and self.refine and located.mesh is not None:
             with stage("fit"):
                 rotation, translation, identity, expression = self._fit_colour(frame, located, estimate)
+        if located.mesh is not None and mode is not Mode.RGB:  # the eyes from colour, in every mode
+            mesh = located.mesh
+            expression = self.colour.measured_eyes(ColourFace(mesh.points_2d, mesh.eye_contour, mesh.iris),
+                                                   frame.intrinsics, rotation, translation, identity, expression)
         with stage("smooth"):
             if self.smoothing_enabled:
                 rotation, translation, identity, expression = self.smoother(

@@ -97,11 +97,16 @@ class ColourFit:
         offset = None if corrective is None else self.points.blend(np.asarray(corrective, np.float64)) * MM_PER_M
         result = self.take.fit(targets, intrinsics, rotation, translation, identity, expression_prior,
                                weights=self.weights, expression_start=expression_start, offset_mm=offset)
-        if face.iris is None and face.eye_contour is None:
-            return result
-        gaze = None if face.iris is None else \
-            self.gaze(face.iris, intrinsics, result.rotation, result.translation, result.identity)
-        blink = None if face.eye_contour is None else self.blink(face.eye_contour)
-        expression = self.eyes.with_eyes(result.expression, gaze=gaze, blink=blink)
+        expression = self.measured_eyes(face, intrinsics, result.rotation, result.translation, result.identity,
+                                        result.expression)
         return LandmarkFitResult(result.rotation, result.translation, result.identity, expression,
                                  result.residual_px, result.iterations, result.identity_observation)
+
+    def measured_eyes(self, face: ColourFace, intrinsics: Intrinsics, rotation: np.ndarray,
+                      translation: np.ndarray, identity: np.ndarray, expression: np.ndarray) -> np.ndarray:
+        """(53,) ``expression`` with its eyeLook curves set from the iris's gaze (for the face at
+        this pose and identity) and its eyeBlink curves from the eyelid contour, where measured.
+        Any mode with colour uses it (the depth modes after their depth fit)."""
+        gaze = None if face.iris is None else self.gaze(face.iris, intrinsics, rotation, translation, identity)
+        blink = None if face.eye_contour is None else self.blink(face.eye_contour)
+        return self.eyes.with_eyes(expression, gaze=gaze, blink=blink)
