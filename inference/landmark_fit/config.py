@@ -25,8 +25,8 @@ class LandmarkFitConfig:
         single view ties distance to size only weakly.
     """
 
-    iterations: int = 6
-    rigid_iterations: int = 2
+    iterations: int = 4
+    rigid_iterations: int = 1
     damping: float = 1e-3
     sigma_mm: float = 1.0
     loss: str = "huber"

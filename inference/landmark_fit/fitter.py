@@ -178,14 +178,16 @@ class LandmarkFitter:
         jac = np.zeros((len(points), 2, POSE + n_expr + n_id))
         arm = points - centre
         # d q / d w = -[arm]_x  ->  d r / d w = dq @ -[arm]_x = cross(arm, dq rows)
-        jac[:, :, 0:3] = np.cross(arm[:, None, :], dq)
+        ax, ay, az = arm[:, None, 0], arm[:, None, 1], arm[:, None, 2]
+        jac[:, :, 0] = ay * dq[:, :, 2] - az * dq[:, :, 1]
+        jac[:, :, 1] = az * dq[:, :, 0] - ax * dq[:, :, 2]
+        jac[:, :, 2] = ax * dq[:, :, 1] - ay * dq[:, :, 0]
         jac[:, :, 3:6] = dq
         head_dq = dq @ state.rotation  # d r / d P (head frame): (K, 2, 3)
-        for axis in range(3):
-            if n_expr:
-                jac[:, :, POSE:POSE + n_expr] += head_dq[:, :, axis, None] * basis.expression[:, None, axis, :]
-            if n_id:
-                jac[:, :, POSE + n_expr:] += head_dq[:, :, axis, None] * basis.identity[:, None, axis, :]
+        if n_expr:
+            jac[:, :, POSE:POSE + n_expr] = np.matmul(head_dq, basis.expression)
+        if n_id:
+            jac[:, :, POSE + n_expr:] = np.matmul(head_dq, basis.identity)
         jac = jac.reshape(2 * len(points), -1)
         r = residuals.ravel()
         robust_w = robust.weights(r, c.robust_scale * c.sigma_mm, c.loss).astype(np.float64)

@@ -73,6 +73,9 @@ class SurfaceBasis:
         expression = np.moveaxis(model.expression_basis[:, corners], 0, -1).reshape(len(corners), -1)
         self.identity = (local.blend(identity.astype(np.float64)) * MM_PER_M).reshape(len(points), 3, -1)
         self.expression = (local.blend(expression.astype(np.float64)) * MM_PER_M).reshape(len(points), 3, -1)
+        # the same, flat (3K, n): one matrix-vector product per evaluation
+        self._identity_flat = np.ascontiguousarray(self.identity.reshape(3 * len(points), -1))
+        self._expression_flat = np.ascontiguousarray(self.expression.reshape(3 * len(points), -1))
 
     @property
     def num_identity(self) -> int:
@@ -85,6 +88,7 @@ class SurfaceBasis:
     def head_points(self, identity: np.ndarray, expression: np.ndarray,
                     offset: np.ndarray | None = None) -> np.ndarray:
         """(K, 3) float64 head-frame mm points for the coefficients (+ a fixed (K, 3) mm offset)."""
-        out = self.template + self.identity @ np.asarray(identity, np.float64) \
-            + self.expression @ np.asarray(expression, np.float64)
+        flat = self._identity_flat @ np.asarray(identity, np.float64) \
+            + self._expression_flat @ np.asarray(expression, np.float64)
+        out = self.template + flat.reshape(-1, 3)
         return out if offset is None else out + offset
