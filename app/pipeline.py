@@ -204,15 +204,16 @@ class Pipeline:
         (:class:`inference.landmark_fit.ColourFit`), from the previous frame's fit while tracking,
         else from the network's pose; the network's expression is the prior."""
         previous = self._last_colour
-        if located.origin is Origin.TRACK and previous is not None:
-            rotation, translation, expression = previous
-        else:
+        cold = located.origin is not Origin.TRACK or previous is None
+        if cold:
             rotation, translation, expression = estimate.rotation, estimate.translation, estimate.expression
+        else:
+            rotation, translation, expression = previous
         mesh = located.mesh
         fit = self.colour.fit(ColourFace(mesh.points_2d, mesh.eye_contour, mesh.iris), frame.intrinsics,
                               rotation, translation, estimate.identity, estimate.expression,
                               expression_start=expression,
-                              corrective=self.decoder.corrective(estimate.identity, estimate.expression))
+                              corrective=self.decoder.corrective(estimate.identity, estimate.expression), cold=cold)
         self._last_colour = (fit.rotation, fit.translation, fit.expression)
         return fit.rotation, fit.translation, fit.identity, fit.expression
 

@@ -28,6 +28,7 @@ from models.face_model import REGION_SIZES, FaceModel
 from models.face_model.eyes import EyeCurves
 
 CORRESPONDENCE_FILE = "mediapipe_to_ict.npz"
+COLD_START = {"iterations": 8, "rigid_iterations": 2}
 # A point whose hits spread this far (mm, on the template) over the build's views weighs 1/2.
 SPREAD_HALF_WEIGHT_MM = 3.0
 
@@ -84,19 +85,21 @@ class ColourFit:
 
     def fit(self, face: ColourFace, intrinsics: Intrinsics, rotation: np.ndarray, translation: np.ndarray,
             identity: np.ndarray, expression_prior: np.ndarray, expression_start: np.ndarray | None = None,
-            corrective: np.ndarray | None = None) -> LandmarkFitResult:
+            corrective: np.ndarray | None = None, cold: bool = False) -> LandmarkFitResult:
         """The fitted face; its eyeLook curves carry the iris's gaze and its eyeBlink curves the
         eyelid contour's blink where those were measured.
 
         rotation, translation: the start pose (camera from head, metres); identity: (100,) the
         start and the per-frame pull (before the take's identity settles); expression_prior:
         (53,) the RGB branch's; corrective: (9409, 3) metres, the decoder's head-frame offsets,
-        held fixed in the fit.
+        held fixed in the fit; cold: the start is not the previous frame's fit (twice the solves,
+        two of them rigid).
         """
         targets = with_eyelids(face.points_2d, face.eye_contour)
         offset = None if corrective is None else self.points.blend(np.asarray(corrective, np.float64)) * MM_PER_M
         result = self.take.fit(targets, intrinsics, rotation, translation, identity, expression_prior,
-                               weights=self.weights, expression_start=expression_start, offset_mm=offset)
+                               weights=self.weights, expression_start=expression_start, offset_mm=offset,
+                               **(COLD_START if cold else {}))
         expression = self.measured_eyes(face, intrinsics, result.rotation, result.translation, result.identity,
                                         result.expression)
         return LandmarkFitResult(result.rotation, result.translation, result.identity, expression,

@@ -94,7 +94,8 @@ class LandmarkFitter:
             identity: np.ndarray, expression_prior: np.ndarray, *, weights: np.ndarray | None = None,
             expression_start: np.ndarray | None = None, identity_prior: IdentityPrior | None = None,
             solve_identity: bool = False, observe_identity: bool = False,
-            offset_mm: np.ndarray | None = None, iterations: int | None = None) -> LandmarkFitResult:
+            offset_mm: np.ndarray | None = None, iterations: int | None = None,
+            rigid_iterations: int | None = None) -> LandmarkFitResult:
         """Fit one frame.
 
         Args:
@@ -110,7 +111,8 @@ class LandmarkFitter:
             solve_identity: solve identity too (in the non-rigid solves).
             observe_identity: return this frame's marginal identity evidence.
             offset_mm: (K, 3) fixed head-frame offsets of the points (a corrective), mm.
-            iterations: overrides the configured number of solves.
+            iterations, rigid_iterations: override the configured numbers of solves (e.g. more
+                for a cold start far from the face).
         """
         c = self.config
         targets = np.asarray(targets_px, np.float64)
@@ -130,10 +132,11 @@ class LandmarkFitter:
         energy = self._energy(state, targets, w, intrinsics, scale, offset_mm, priors)
         damping = c.damping
         total = c.iterations if iterations is None else iterations
+        rigid_total = c.rigid_iterations if rigid_iterations is None else rigid_iterations
         observation = None
         solves = 0
         for it in range(total):
-            rigid = it < min(c.rigid_iterations, total - 1)
+            rigid = it < min(rigid_total, total - 1)
             with_identity = solve_identity and not rigid
             last = it == total - 1
             hessian, gradient, centre = self._system(state, targets, w, intrinsics, scale, offset_mm, priors,
