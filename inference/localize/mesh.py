@@ -5,7 +5,8 @@ Per frame (:meth:`MeshLocalizer.locate`):
 * **Tracking** (a face was found last frame): the landmark model runs on the crop that the
   previous frame's 468 points give (their box in the eyes' frame, 1.5 times, turned with the
   eyes: MediaPipe's own ROI rule, no detector). Its face score is the check: at or above
-  ``min_face_score`` the face is kept; below it (a cut, the face left, another photo) the
+  ``min_face_score`` (and with a box within 1.5 times the last one's size, its centre in the
+  image) the face is kept; below it (a cut, the face left, another photo) the
   track is dropped and the same frame is detected afresh, so no face is carried across a cut.
 * **Detection**: BlazeFace short range (faces within ~2 m) and full range (smaller, farther
   faces) on the image turned by a quarter turn (the depth orientation or the tracked angle
@@ -180,7 +181,7 @@ class MeshLocalizer:
         self.stats.frames += 1
         if self._last is not None:
             face = self._landmarks(rgb, intrinsics, _roi_of(self._last.points), "track")
-            if face.score >= self.config.min_face_score:
+            if face.score >= self.config.min_face_score and _follows(face, self._last, rgb.shape):
                 self.stats.tracked += 1
                 self._last = self._with_eyes(rgb, intrinsics, face)
                 return self._last
@@ -278,6 +279,15 @@ class MeshLocalizer:
         # eye_boxes gives the subject's right eye first; FaceResult's rows are left, then right.
         return MeshFace(points=face.points, score=face.score, origin=face.origin, roi=face.roi,
                         iris=np.stack(iris[::-1]).astype(np.float32), eye_contour=np.stack(contour[::-1]).astype(np.float32))
+
+
+def _follows(face: MeshFace, last: MeshFace, shape: tuple[int, ...], max_growth: float = 1.5) -> bool:
+    """A tracked face is plausible: its landmark box within ``max_growth`` times the last
+    one's size (either way) and its centre inside the image (never a collapsing or runaway mesh)."""
+    ratio = face.size / max(last.size, 1e-6)
+    centre = face.points[:, :2].mean(axis=0)
+    inside = 0 <= centre[0] <= shape[1] - 1 and 0 <= centre[1] <= shape[0] - 1
+    return bool(inside and 1 / max_growth <= ratio <= max_growth and np.all(np.isfinite(face.points)))
 
 
 def _roi_of(points: np.ndarray) -> FaceCrop:

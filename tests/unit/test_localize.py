@@ -348,3 +348,22 @@ def test_colour_localizer_tiny_face(mesh: MeshLocalizer) -> None:
 def test_a_missing_model_file_is_one_clear_line(tmp_path) -> None:
     with pytest.raises(ModelError, match=r"face_detection_short_range\.tflite is missing"):
         MeshLocalizer(directory=tmp_path)
+
+
+@needs_real_faces
+def test_a_face_leaving_the_frame_is_followed_then_let_go_never_wild(mesh: MeshLocalizer) -> None:
+    rgb, k = _photo("obama.jpg")
+    mesh.reset()
+    first = mesh.locate(rgb, k)
+    centre, size = first.points[:, :2].mean(axis=0), first.size / 1.5
+    found = []
+    for shift in range(0, rgb.shape[1], 60):  # the photo slides left: the face leaves through the edge
+        moved = np.zeros_like(rgb)
+        moved[:, : rgb.shape[1] - shift] = rgb[:, shift:]
+        face = mesh.locate(moved, k)
+        found.append(face is not None)
+        if face is not None:
+            assert np.linalg.norm(face.points[:, :2].mean(axis=0) - (centre - [shift, 0])) < 0.3 * size, shift
+    assert found[0] and not found[-1]
+    # ... and back in one step: found again at once.
+    assert mesh.locate(rgb, k) is not None
