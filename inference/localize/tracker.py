@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from inference.localize.depth import DepthLocalizer, crop_angle_of_pose
-from inference.localize.mesh import MeshLocalizer, multipie_from_mesh
+from inference.localize.mesh import MeshFace, MeshLocalizer, multipie_from_mesh
 from inference.localize.types import Localization, Origin
 from models.camera import Intrinsics
 from models.crop import FaceCrop, angle_from_up, crop_from_point
@@ -299,10 +299,9 @@ class FaceTracker:
             if face is None:
                 return None
             self.stats.detected += 1
-        crop = crop_from_mesh(face.points, self.config)
-        self._angle_prior = crop.angle
-        return Localization(crop=crop, origin=Origin.TRACK if face.origin == "track" else Origin.RGB,
-                            score=face.score, mesh=face)
+        found = self._of_mesh(face)
+        self._angle_prior = found.crop.angle
+        return found
 
     def _detect(self, frame: Frame, mode: Mode) -> Localization | None:
         self.stats.detections += 1
@@ -318,7 +317,9 @@ class FaceTracker:
 
     def _colour_detection(self, frame: Frame) -> Localization | None:
         face = self.mesh.locate(frame.rgb, frame.intrinsics, self._angle_prior)
-        if face is None:
-            return None
+        return None if face is None else self._of_mesh(face)
+
+    def _of_mesh(self, face: MeshFace) -> Localization:
+        """The crop the colour localizer's face gives (training's framing, from its landmarks)."""
         origin = Origin.TRACK if face.origin == "track" else Origin.RGB
         return Localization(crop=crop_from_mesh(face.points, self.config), origin=origin, score=face.score, mesh=face)
