@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from app.config import ASSETS_DIR
-from inference.landmark_fit.colour import CORRESPONDENCE_FILE, load_correspondence
+from inference.landmark_fit.colour import CORRESPONDENCE_FILE, ColourFace, ColourFit, load_correspondence
 from inference.landmark_fit.eyes import (
     EYELID_MESH_INDICES,
     BlinkEstimator,
@@ -14,9 +14,10 @@ from inference.landmark_fit.eyes import (
     eye_opening,
     with_eyelids,
 )
+from inference.refine.rotation import rotation_angle_deg
 from models.camera import truedepth_intrinsics
 from models.errors import ModelError
-from models.face_model.eyes import gaze_rotation
+from models.face_model.eyes import EyeCurves, gaze_rotation
 from models.geometry import head_pose_to_camera
 
 
@@ -78,3 +79,36 @@ def test_a_missing_or_corrupt_correspondence_is_one_clear_error(tmp_path, face_m
              spread_mm=np.zeros(5))
     with pytest.raises(ModelError, match="malformed"):
         load_correspondence(tmp_path / "bad.npz", face_model)
+
+
+def test_colour_fit_follows_the_points_and_writes_the_eyes(face_model):
+    """ColourFit on MediaPipe-like points projected from a known face: the pose and the jaw come
+    back, the eye curves carry the measured blink and gaze."""
+    k = truedepth_intrinsics()
+    fit = ColourFit(face_model, ASSETS_DIR)
+    rng = np.random.default_rng(4)
+    identity = rng.normal(0, 0.8, 100)
+    expression = np.zeros(53)
+    jaw = face_model.expression_names.index("jawOpen")
+    expression[jaw] = 0.6
+    rotation, translation = head_pose_to_camera(0.2, 0.1, 0.0), np.array([0.0, 0.01, 0.5])
+    full = face_model.vertices(identity, expression, "full").astype(np.float64) @ rotation.T + translation
+    points = k.project(fit.points.blend(full))
+    # eyes: open contours first (the take's open eye), then closed lids; the iris straight ahead
+    estimator = GazeEstimator(face_model)
+    centres, radii = estimator.eyes(identity)
+    iris = np.zeros((2, 5, 2))
+    for eye in range(2):
+        iris[eye, 0] = k.project(rotation @ (centres[eye] + [0.0, 0.0, radii[eye]]) + translation)
+    for _ in range(5):
+        result = fit.fit(ColourFace(points, contour(0.3), iris), k, rotation, translation, identity * 0,
+                         np.zeros(53), cold=True)
+    result = fit.fit(ColourFace(points, contour(0.1), iris), k, result.rotation, result.translation,
+                     identity * 0, np.zeros(53))
+    assert rotation_angle_deg(result.rotation, rotation) < 2.0
+    assert abs(result.expression[jaw] - 0.6) < 0.15
+    eyes = EyeCurves(face_model.expression_names)
+    np.testing.assert_allclose(eyes.blink_of(result.expression), [1.0, 1.0])
+    # ahead, within what the fitted (not the true) identity and pose allow: the eyeball centre
+    # moves with them, a millimetre is about 5 degrees
+    assert np.abs(eyes.gaze(result.expression)).max() < np.deg2rad(8.0)
