@@ -22,6 +22,7 @@ from inference.landmark_fit.eyes import BlinkEstimator, GazeEstimator, with_eyel
 from inference.landmark_fit.fitter import LandmarkFitResult, LandmarkFitter
 from inference.landmark_fit.surface import MM_PER_M, SurfaceBasis, SurfacePoints
 from inference.landmark_fit.take import LandmarkTake
+from inference.refine.config import IdentityConfig
 from models.camera import Intrinsics
 from models.errors import ModelError
 from models.face_model import REGION_SIZES, FaceModel
@@ -29,6 +30,8 @@ from models.face_model.eyes import EyeCurves
 
 CORRESPONDENCE_FILE = "mediapipe_to_ict.npz"
 COLD_START = {"iterations": 8, "rigid_iterations": 2}
+# Identity over a take: every frame of the first second, then every 6th (the rest hold it).
+TAKE_IDENTITY = IdentityConfig(observe_every=6)
 # A point whose hits spread this far (mm, on the template) over the build's views weighs 1/2.
 SPREAD_HALF_WEIGHT_MM = 3.0
 
@@ -73,7 +76,7 @@ class ColourFit:
 
     def __init__(self, model: FaceModel, assets_dir: Path, config: LandmarkFitConfig | None = None):
         self.points, self.weights = load_correspondence(Path(assets_dir) / CORRESPONDENCE_FILE, model)
-        self.take = LandmarkTake(LandmarkFitter(SurfaceBasis(model, self.points), config))
+        self.take = LandmarkTake(LandmarkFitter(SurfaceBasis(model, self.points), config), TAKE_IDENTITY)
         self.gaze = GazeEstimator(model)
         self.blink = BlinkEstimator()
         self.eyes = EyeCurves(model.expression_names)

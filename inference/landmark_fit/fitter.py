@@ -66,11 +66,18 @@ class LandmarkFitter:
     def __init__(self, basis: SurfaceBasis, config: LandmarkFitConfig | None = None):
         self.basis = basis
         self.config = config or LandmarkFitConfig()
+        self._base: np.ndarray | None = None
+        self._base_of: np.ndarray | None = None
+        self._base_offset: np.ndarray | None = None
 
     # -- the model at the points ------------------------------------------------------------
 
     def _points(self, state: _State, offset: np.ndarray | None) -> np.ndarray:
-        head = self.basis.head_points(state.identity, state.expression, offset)
+        # the identity part (and the offset) is kept while identity and offset stay the same arrays
+        if self._base_of is not state.identity or self._base_offset is not offset:
+            self._base = self.basis.head_points(state.identity, np.zeros(self.basis.num_expression), offset)
+            self._base_of, self._base_offset = state.identity, offset
+        head = self._base + self.basis.expression_offsets(state.expression)
         return head @ state.rotation.T + state.translation
 
     @staticmethod
@@ -240,9 +247,10 @@ class LandmarkFitter:
         n_expr = self.basis.num_expression
         turn = axis_angle_to_matrix(step[:3])
         translation = turn @ (state.translation - centre) + centre + step[3:6]
+        identity_step = step[POSE + n_expr:]
+        identity = state.identity + identity_step if np.any(identity_step) else state.identity
         return _State(orthonormalize(turn @ state.rotation), translation,
-                      np.clip(state.expression + step[POSE:POSE + n_expr], 0.0, 1.0),
-                      state.identity + step[POSE + n_expr:])
+                      np.clip(state.expression + step[POSE:POSE + n_expr], 0.0, 1.0), identity)
 
 
 class _Priors:

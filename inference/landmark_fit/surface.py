@@ -85,6 +85,10 @@ class SurfaceBasis:
     def num_expression(self) -> int:
         return self.expression.shape[2]
 
+    def expression_offsets(self, expression: np.ndarray) -> np.ndarray:
+        """(K, 3) float64 mm: the expression's part of the points."""
+        return (self._expression_flat @ np.asarray(expression, np.float64)).reshape(-1, 3)
+
     def head_points(self, identity: np.ndarray, expression: np.ndarray,
                     offset: np.ndarray | None = None) -> np.ndarray:
         """(K, 3) float64 head-frame mm points for the coefficients (+ a fixed (K, 3) mm offset)."""
