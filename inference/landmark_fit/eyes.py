@@ -15,7 +15,7 @@ import numpy as np
 
 from models.camera import Intrinsics
 from models.face_model import FaceModel
-from models.face_model.eyes import EYEBALL_RANGES, SCLERA_RANGES
+from models.face_model.eyes import SCLERA_RANGES
 
 # The 468-point mesh's eye contour, in the iris model's order for each eye (outer corner, the
 # lower lid to the inner corner, then the upper lid back): rows the subject's left, right eye.
@@ -48,19 +48,21 @@ class GazeEstimator:
     """
 
     def __init__(self, model: FaceModel):
-        start, stop = EYEBALL_RANGES[0][0], EYEBALL_RANGES[1][1]
-        self._template = model.template[start:stop].astype(np.float64)
-        self._identity_basis = model.identity_basis[:, start:stop].astype(np.float64)
-        self._sclera = [slice(a - start, b - start) for a, b in SCLERA_RANGES]
+        # Each centre (the outer shell's mean) is linear in identity: template part + basis.
+        self._centre = np.stack([model.template[a:b].astype(np.float64).mean(axis=0) for a, b in SCLERA_RANGES])
+        self._centre_basis = np.stack([model.identity_basis[:, a:b].astype(np.float64).mean(axis=1)
+                                       for a, b in SCLERA_RANGES])  # (2, 100, 3)
+        # The radius to the iris front, of the mean eyeball (identity changes it by a few %).
+        self._radii = np.array([model.template[a:b, 2].max() - self._centre[eye, 2]
+                                for eye, (a, b) in enumerate(SCLERA_RANGES)], np.float64)
 
     def eyes(self, identity: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """(2, 3) head-frame eyeball centres (metres) and (2,) radii to the iris front."""
-        vertices = self._template
+        centres = self._centre
         if identity is not None:
-            vertices = vertices + np.tensordot(np.asarray(identity, np.float64), self._identity_basis, axes=1)
-        centres = np.stack([vertices[s].mean(axis=0) for s in self._sclera])
-        radii = np.array([vertices[s][:, 2].max() - centres[eye, 2] for eye, s in enumerate(self._sclera)])
-        return centres, radii
+            centres = centres + np.einsum("i,eid->ed", np.asarray(identity, np.float64),
+                                          self._centre_basis[:, :len(identity)])
+        return centres, self._radii
 
     def __call__(self, iris_2d: np.ndarray, intrinsics: Intrinsics, rotation: np.ndarray,
                  translation: np.ndarray, identity: np.ndarray | None) -> np.ndarray:
