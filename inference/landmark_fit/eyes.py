@@ -64,15 +64,40 @@ class GazeEstimator:
                                           self._centre_basis[:, :len(identity)])
         return centres, self._radii
 
+    def anchored(self, corners_mean: np.ndarray, corners_head: np.ndarray, corners_px: np.ndarray,
+                 intrinsics: Intrinsics, rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
+        """(2, 3) head-frame eyeball centres placed from the detected eye corners.
+
+        Each eye's centre keeps the mean face's offset from its corners' midpoint
+        (``corners_mean`` (2, 2, 3) head-frame metres, outer and inner corner per eye); that
+        midpoint is the detected one (``corners_px`` (2, 2, 2) pixels) lifted to the depth of
+        the fitted face's (``corners_head`` (2, 2, 3)). So the eyeball sits where the lids are
+        seen, whatever the fitted identity makes of the eye's position (a millimetre there is
+        about 5 degrees of gaze).
+        """
+        rotation = np.asarray(rotation, np.float64)
+        translation = np.asarray(translation, np.float64)
+        centres = np.empty((2, 3))
+        for eye in range(2):
+            offset = self._centre[eye] - corners_mean[eye].mean(axis=0)
+            depth = (rotation @ corners_head[eye].mean(axis=0) + translation)[2]
+            u, v = np.asarray(corners_px[eye], np.float64).mean(axis=0)
+            seen = np.array([(u - intrinsics.cx) / intrinsics.fx, (v - intrinsics.cy) / intrinsics.fy, 1.0]) * depth
+            centres[eye] = rotation.T @ (seen - translation) + offset
+        return centres
+
     def __call__(self, iris_2d: np.ndarray, intrinsics: Intrinsics, rotation: np.ndarray,
-                 translation: np.ndarray, identity: np.ndarray | None) -> np.ndarray:
+                 translation: np.ndarray, identity: np.ndarray | None,
+                 centres: np.ndarray | None = None) -> np.ndarray:
         """(2, 2) float32 gaze (rows left, right; yaw, pitch in radians) of the iris centres.
 
         iris_2d: (2, 5, 2) source pixels (rows the subject's left then right eye; the first
-        point the iris centre); rotation, translation: the head pose (camera from head, metres).
+        point the iris centre); rotation, translation: the head pose (camera from head, metres);
+        centres: (2, 3) head-frame eyeball centres (:meth:`anchored`), else the identity's.
         """
         rotation = np.asarray(rotation, np.float64)
-        centres, radii = self.eyes(identity)
+        own, radii = self.eyes(identity)
+        centres = own if centres is None else centres
         gaze = np.zeros((2, 2), np.float32)
         for eye in range(2):
             u, v = np.asarray(iris_2d[eye, 0], np.float64)

@@ -100,15 +100,37 @@ def test_colour_fit_follows_the_points_and_writes_the_eyes(face_model):
     iris = np.zeros((2, 5, 2))
     for eye in range(2):
         iris[eye, 0] = k.project(rotation @ (centres[eye] + [0.0, 0.0, radii[eye]]) + translation)
+    # the iris model's lids where the face's are; closed: the upper lid down on the lower one
+    opened = np.zeros((2, 71, 2))
+    opened[:, :16] = points[EYELID_MESH_INDICES]
+    closed = opened.copy()
+    closed[:, 9:16] = 0.9 * opened[:, 1:8] + 0.1 * opened[:, 9:16]
     for _ in range(5):
-        result = fit.fit(ColourFace(points, contour(0.3), iris), k, rotation, translation, identity * 0,
+        result = fit.fit(ColourFace(points, opened, iris), k, rotation, translation, identity * 0,
                          np.zeros(53), cold=True)
-    result = fit.fit(ColourFace(points, contour(0.1), iris), k, result.rotation, result.translation,
+    result = fit.fit(ColourFace(points, closed, iris), k, result.rotation, result.translation,
                      identity * 0, np.zeros(53))
     assert rotation_angle_deg(result.rotation, rotation) < 2.0
     assert abs(result.expression[jaw] - 0.6) < 0.15
     eyes = EyeCurves(face_model.expression_names)
     np.testing.assert_allclose(eyes.blink_of(result.expression), [1.0, 1.0])
-    # ahead, within what the fitted (not the true) identity and pose allow: the eyeball centre
-    # moves with them, a millimetre is about 5 degrees
-    assert np.abs(eyes.gaze(result.expression)).max() < np.deg2rad(8.0)
+    # ahead: the eyeballs placed from the seen eye corners, whatever the fitted identity
+    assert np.abs(eyes.gaze(result.expression)).max() < np.deg2rad(4.0)
+
+
+def test_eyeballs_anchored_at_the_seen_corners(face_model):
+    """With the mean face seen, the anchored centres are its own, whatever identity was fitted."""
+    k = truedepth_intrinsics()
+    fit = ColourFit(face_model, ASSETS_DIR)
+    estimator = fit.gaze
+    rotation, translation = head_pose_to_camera(-0.25, 0.1, 0.1), np.array([0.02, 0.0, 0.4])
+    corners_mean = fit._corners_mean
+    seen = np.stack([k.project(corners_mean[eye] @ rotation.T + translation) for eye in range(2)])
+    wrong = np.random.default_rng(5).normal(0, 1.5, 100)  # a fitted identity far from the truth
+    corners_head = fit._corners.head_points(wrong, np.zeros(53)).reshape(2, 2, 3) / 1000.0
+    centres = estimator.anchored(corners_mean, corners_head, seen, k, rotation, translation)
+    truth, _ = estimator.eyes(None)
+    # only the depth of the wrong face's corners differs: a small error along the ray
+    assert np.linalg.norm(centres - truth, axis=1).max() < 2e-3
+    assert np.linalg.norm(estimator.eyes(wrong)[0] - truth, axis=1).max() > \
+        np.linalg.norm(centres - truth, axis=1).max()
