@@ -318,3 +318,19 @@ def test_rgbd_frames_carry_the_colour_landmarks(face_model, cases: list[Case]) -
         eyes = found.mesh.points[[33, 263], :2]  # outer eye corners, Multi-PIE 36 and 45
         assert np.linalg.norm(eyes - truth[[36, 45]], axis=1).max() < 0.15 * np.linalg.norm(truth[45] - truth[36])
         tracker.update(case.landmarks, **_result(case))
+
+
+@pytest.mark.parametrize("yaw", [60, -75, 90])
+def test_colour_localizer_on_a_profile_is_found_on_the_face_or_not_at_all(mesh: MeshLocalizer, compositor, face_model,
+                                                                          centre_head, yaw: float) -> None:
+    """A face turned far to the side: found with its points on the face, or not found; never
+    a crop elsewhere."""
+    case = _colour_only(_case(_posed_frame(compositor, face_model, yaw, 0, 0.0, seed=2000 + yaw), centre_head))
+    mesh.reset()
+    face = mesh.locate(case.frame.rgb, case.frame.intrinsics)
+    if abs(yaw) <= 60:
+        assert face is not None, "a face at 60 degrees yaw is found"
+    if face is not None:
+        truth = case.landmarks
+        extent = float((truth.max(axis=0) - truth.min(axis=0)).max())
+        assert np.linalg.norm(face.points[:, :2].mean(axis=0) - truth.mean(axis=0)) < 0.3 * extent

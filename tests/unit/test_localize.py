@@ -367,3 +367,21 @@ def test_a_face_leaving_the_frame_is_followed_then_let_go_never_wild(mesh: MeshL
     assert found[0] and not found[-1]
     # ... and back in one step: found again at once.
     assert mesh.locate(rgb, k) is not None
+
+
+@pytest.mark.parametrize("turns", [1, 2, 3])
+def test_colour_localizer_on_the_real_portrait_at_every_turn(mesh: MeshLocalizer, portrait, turns: int) -> None:
+    """The real TrueDepth portrait (head tilted far back, glasses) in colour alone: found at
+    each quarter turn, the same points as upright (back in the upright image), on the face
+    (centred near the depth localizer's crop centre, (248, 244))."""
+    rgb, _, k = portrait
+    mesh.reset()
+    upright = mesh.locate(rgb, k)
+    turned_rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+    _, turned_k = quarter_turn(np.zeros(rgb.shape[:2], np.float32), k, turns)
+    mesh.reset()
+    face = mesh.locate(turned_rgb, turned_k)
+    assert upright is not None and face is not None and face.score > 0.9
+    back = to_source(face.points[:, :2], turns, k.width, k.height)
+    assert np.median(np.linalg.norm(back - upright.points[:, :2], axis=1)) < 6
+    assert np.linalg.norm(upright.points[:, :2].mean(axis=0) - [248, 244]) < 30
