@@ -3,8 +3,9 @@
 Stages (their times go to ``FaceResult.stage_ms``): ``localize`` (find or track the face,
 giving a crop), ``infer`` (the ONNX branch of the active mode), ``refine`` (Gauss-Newton
 fit to the depth map, depth modes only), ``smooth`` (One Euro over time), ``mesh`` (decode
-the face mesh with the corrective, pose it, project the landmarks). The GUI and the headless
-runner drive the same object; the mode can change between any two frames.
+the face mesh with the corrective, pose it, project the landmarks); in RGB mode ``fit`` (the
+face model fitted to MediaPipe's 468 points, eyelids and iris) takes refine's place. The GUI
+and the headless runner drive the same object; the mode can change between any two frames.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ import numpy as np
 
 from app.config import PipelineConfig
 from inference.confidence import DepthAgreement
+from inference.landmark_fit.colour import ColourFace, ColourFit
 from inference.localize import Localization, Origin, make_tracker
 from inference.refine import RefineConfig, RefineResult, TakeRefiner
 from inference.smoothing import FaceSmoother
 from models.errors import FaceFromXError
 from models.face_model import FaceModel, load_face_model
+from models.face_model.eyes import EyeCurves
 from models.face_result import FaceResult
 from models.frame import Frame
 from models.mode import Mode
@@ -65,13 +68,16 @@ class Pipeline:
         self.decoder = Decoder(config.assets_dir, self.model, session)
         self.tracker = make_tracker(self.model, extent_m=self.branches[Mode.RGBD].recipe.metric_extent_m)
         self.agreement = DepthAgreement(self.model)
+        self.eyes = EyeCurves(self.model.expression_names)
         self.refiner = TakeRefiner(self.model, RefineConfig())
+        self.colour = ColourFit(self.model, config.assets_dir)
         self.smoother = FaceSmoother(config.smoothing)
         self.refine = config.refine
         self.smoothing_enabled = config.smoothing.enabled
         self._mode: Mode | None = Mode.parse(config.mode) if config.mode else None
         self._last: FaceResult | None = None
         self._last_fit: RefineResult | None = None  # the previous frame's raw (unsmoothed) fit
+        self._last_colour: tuple | None = None  # the previous frame's raw colour fit (R, t, e)
         # Head-frame centroid of the 68 landmarks of the mean face: the point the localizer's
         # rigid fit places (``Localization.centre_cam``), as the tracker holds it.
         self._landmark_centroid = np.asarray(self.tracker.config.face_centre, np.float64)
@@ -91,9 +97,11 @@ class Pipeline:
         """Forget the track, the accumulated identity and the filters (a new take or actor)."""
         self.tracker.reset()
         self.refiner.reset()
+        self.colour.reset()
         self.smoother.reset()
         self._last = None
         self._last_fit = None
+        self._last_colour = None
 
     # -- processing -----------------------------------------------------------------------------
 
@@ -133,6 +141,13 @@ class Pipeline:
             if fit is None:
                 return self._not_found(frame, mode, stages, start)
             rotation, translation, identity, expression = fit.rotation, fit.translation, fit.identity, fit.expression
+        elif mode is Mode.RGB and self.refine and located.mesh is not None:
+            with stage("fit"):
+                rotation, translation, identity, expression = self._fit_colour(frame, located, estimate)
+        if located.mesh is not None and mode is not Mode.RGB:  # the eyes from colour, in every mode
+            mesh = located.mesh
+            expression = self.colour.measured_eyes(ColourFace(mesh.points_2d, mesh.eye_contour, mesh.iris),
+                                                   frame.intrinsics, rotation, translation, identity, expression)
         with stage("smooth"):
             if self.smoothing_enabled:
                 rotation, translation, identity, expression = self.smoother(
@@ -184,6 +199,24 @@ class Pipeline:
             log.debug("frame %d: refinement rejected (%s)", frame.index, fit.reason)
         return None
 
+    def _fit_colour(self, frame: Frame, located: Localization, estimate: BranchOutput) -> tuple:
+        """RGB mode: the face model fitted to the localizer's 468 points, eyelids and iris
+        (:class:`inference.landmark_fit.ColourFit`), from the previous frame's fit while tracking,
+        else from the network's pose; the network's expression is the prior."""
+        previous = self._last_colour
+        cold = located.origin is not Origin.TRACK or previous is None
+        if cold:
+            rotation, translation, expression = estimate.rotation, estimate.translation, estimate.expression
+        else:
+            rotation, translation, expression = previous
+        mesh = located.mesh
+        fit = self.colour.fit(ColourFace(mesh.points_2d, mesh.eye_contour, mesh.iris), frame.intrinsics,
+                              rotation, translation, estimate.identity, estimate.expression,
+                              expression_start=expression,
+                              corrective=self.decoder.corrective(estimate.identity, estimate.expression), cold=cold)
+        self._last_colour = (fit.rotation, fit.translation, fit.expression)
+        return fit.rotation, fit.translation, fit.identity, fit.expression
+
     def _result(self, frame: Frame, mode: Mode, estimate: BranchOutput, rotation: np.ndarray,
                 translation: np.ndarray, identity: np.ndarray, expression: np.ndarray) -> FaceResult:
         head = self.decoder.vertices(identity, expression)
@@ -194,6 +227,7 @@ class Pipeline:
             rotation=rotation, translation=translation, identity=identity, expression=expression,
             vertices=vertices, landmarks_3d=landmarks_3d,
             landmarks_2d=frame.intrinsics.project(landmarks_3d).astype(np.float32), mode=mode.value,
+            gaze=self.eyes.gaze(expression), blink=self.eyes.blink_of(expression),
         )
 
     def _plausible(self, result: FaceResult) -> bool:
@@ -209,11 +243,12 @@ class Pipeline:
         self.tracker.update(None)
         self.smoother.reset()
         self._last_fit = None
+        self._last_colour = None
         last = self._last
         held = {} if last is None else {
             "rotation": last.rotation, "translation": last.translation, "identity": last.identity,
             "expression": last.expression, "vertices": last.vertices, "landmarks_3d": last.landmarks_3d,
-            "landmarks_2d": last.landmarks_2d,
+            "landmarks_2d": last.landmarks_2d, "gaze": last.gaze, "blink": last.blink,
         }
         return FaceResult(index=frame.index, timestamp=frame.timestamp, intrinsics=frame.intrinsics,
                           found=False, mode=mode.value, stage_ms=stages,

@@ -15,7 +15,7 @@ from models.face_model import REGION_SIZES, FaceModel
 from models.face_model.arkit import ARKIT_NAMES
 from models.face_result import FaceResult
 from models.frame import Frame
-from ui.scene_data import MeshArrays, head_from_view, mesh_arrays, point_cloud
+from ui.scene_data import EyeballGeometry, EyeMeshes, MeshArrays, head_from_view, mesh_arrays, point_cloud
 
 # The curves the blendshape plot shows by default (ARKit names).
 DEFAULT_CURVES: tuple[str, ...] = ("jawOpen", "eyeBlinkLeft", "eyeBlinkRight", "mouthSmileLeft",
@@ -38,6 +38,7 @@ class DisplayPacket:
         landmarks_2d: (68, 2) float32 pixels of the source image, or None.
         crop_outline: (5, 2) float32 closed polygon (pixels) around the face, or None.
         mesh: scene-frame mesh (:class:`ui.scene_data.MeshArrays`), or None.
+        eyes: the eyeballs turned with the gaze (:class:`ui.scene_data.EyeMeshes`), or None.
         head_from_view: (4, 4) float64 scene -> head frame (head-stabilised view), or None.
         points: (M, 3) float32 scene-frame input point cloud, or None.
         curves: ARKit name -> weight for the plotted blendshapes (empty without a face).
@@ -55,6 +56,7 @@ class DisplayPacket:
     landmarks_2d: np.ndarray | None = None
     crop_outline: np.ndarray | None = None
     mesh: MeshArrays | None = None
+    eyes: EyeMeshes | None = None
     head_from_view: np.ndarray | None = None
     points: np.ndarray | None = None
     curves: dict[str, float] = field(default_factory=dict)
@@ -133,6 +135,7 @@ class PacketBuilder:
         self.model = model
         self.lut = np.asarray(lut, dtype=np.uint8)[:, :3]
         self._faces: dict[int, np.ndarray] = {}
+        self.eyeballs = EyeballGeometry(model)
         self._lock = threading.Lock()
         self.point_cloud = False
         self._curve_names: tuple[str, ...] = ()
@@ -163,12 +166,13 @@ class PacketBuilder:
     def build(self, frame: Frame, result: FaceResult, captured_at: float) -> DisplayPacket:
         with self._lock:
             names, rows = self._curve_names, self._curve_rows
-        mesh = pose = points = None
+        mesh = pose = points = eyes = None
         curves: dict[str, float] = {}
         if result.has_face:
             faces = self.faces_for(result.vertices.shape[0])
             if faces is not None:
                 mesh = mesh_arrays(result.vertices, faces)
+            eyes = self.eyeballs.meshes(result)
             if result.rotation is not None and result.translation is not None:
                 pose = head_from_view(result.rotation, result.translation)
             if result.expression is not None and len(names):
@@ -188,6 +192,6 @@ class PacketBuilder:
             image_size=frame.size, depth_rgb=depth_rgb,
             rgb=None if frame.rgb is None else frame.rgb[:: preview_step(frame.size[0]), :: preview_step(frame.size[0])],
             landmarks_2d=result.landmarks_2d, crop_outline=crop_outline(result) if result.has_face else None,
-            mesh=mesh, head_from_view=pose, points=points, curves=curves,
+            mesh=mesh, eyes=eyes, head_from_view=pose, points=points, curves=curves,
             pipeline_ms=result.latency_ms, stage_ms=dict(result.stage_ms), captured_at=captured_at,
         )

@@ -17,6 +17,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.camera import Intrinsics
+from models.face_model import FaceModel
+from models.face_model.eyes import (
+    EYEBALL_RANGES,
+    SCLERA_RANGES,
+    eyeball_centres,
+    eyeball_triangles,
+    posed_eyeballs,
+)
+from models.face_result import FaceResult
 from models.geometry import depth_to_xyz
 from models.normals import vertex_normals
 
@@ -86,3 +95,61 @@ def point_cloud(depth: np.ndarray, intrinsics: Intrinsics, *, max_points: int = 
         near = np.asarray(near, dtype=np.float32)
         points = points[np.sum((points - near) ** 2, axis=1) < radius * radius]
     return view_from_opencv(points)
+
+
+@dataclass(frozen=True, eq=False)
+class EyeMeshes:
+    """Both eyeballs in the scene frame, turned with the gaze: the white and the iris cap
+    (two meshes over the same vertices, so each draws in its own colour)."""
+
+    sclera: MeshArrays
+    iris: MeshArrays
+
+
+class EyeballGeometry:
+    """The face model's eyeballs (their outer shells) for display, posed and turned with the gaze.
+
+    ICT-FaceKit keeps the eyeballs in the full model (:mod:`models.face_model.eyes`); they
+    never move with an expression, so here each is turned rigidly about its centre by the
+    result's gaze. The iris cap is the shell within ``iris_angle`` radians of the forward axis
+    (as the synthetic actors' irises are painted).
+    """
+
+    def __init__(self, model: FaceModel, iris_angle: float = 0.62):
+        start, stop = EYEBALL_RANGES[0][0], EYEBALL_RANGES[1][1]
+        self._template = model.template[start:stop].astype(np.float32)
+        self._basis = np.ascontiguousarray(model.identity_basis[:, start:stop].reshape(model.num_identity, -1))
+        self._key: bytes | None = None
+        self._shape = self._template
+        triangles = eyeball_triangles(model.triangles)
+        shell = np.zeros(stop - start, dtype=bool)
+        for a, b in SCLERA_RANGES:
+            shell[a - start:b - start] = True
+        triangles = triangles[np.all(shell[triangles], axis=1)]
+        centres = eyeball_centres(self._template)
+        in_iris = np.zeros(stop - start, dtype=bool)
+        for eye, (a, b) in enumerate(SCLERA_RANGES):
+            direction = self._template[a - start:b - start] - centres[eye]
+            cosine = direction[:, 2] / np.linalg.norm(direction, axis=1)
+            in_iris[a - start:b - start] = cosine > np.cos(iris_angle)
+        iris = np.all(in_iris[triangles], axis=1)
+        self.iris_faces = np.ascontiguousarray(triangles[iris], dtype=np.int32)
+        self.sclera_faces = np.ascontiguousarray(triangles[~iris], dtype=np.int32)
+
+    def _identity_shape(self, identity: np.ndarray | None) -> np.ndarray:
+        if identity is None:
+            return self._template
+        key = np.asarray(identity, np.float32).tobytes()
+        if key != self._key:
+            offsets = np.asarray(identity, np.float32) @ self._basis
+            self._shape = self._template + offsets.reshape(-1, 3)
+            self._key = key
+        return self._shape
+
+    def meshes(self, result: FaceResult) -> EyeMeshes | None:
+        """The eyeballs of a result with a pose (None without one); gaze None looks ahead."""
+        if result.rotation is None or result.translation is None:
+            return None
+        head = posed_eyeballs(self._identity_shape(result.identity), result.gaze)
+        camera = head.astype(np.float64) @ np.asarray(result.rotation).T + np.asarray(result.translation)
+        return EyeMeshes(mesh_arrays(camera, self.sclera_faces), mesh_arrays(camera, self.iris_faces))

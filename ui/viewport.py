@@ -23,6 +23,8 @@ BACKGROUND = (0.13, 0.14, 0.16, 1.0)
 SKIN = (0.86, 0.70, 0.60, 1.0)
 POINTS = (0.35, 0.85, 1.0, 0.9)
 WIREFRAME = (0.12, 0.12, 0.12, 1.0)
+SCLERA = (0.92, 0.90, 0.86, 1.0)
+IRIS = (0.22, 0.14, 0.08, 1.0)
 # The light comes from above, left and in front of the viewer (camera coordinates), and
 # turns with the orbit camera.
 HEADLIGHT = (0.45, -0.55, -1.0, 0.0)
@@ -57,6 +59,12 @@ class FaceViewport:
         self.mesh = FaceMesh(color=SKIN, ambient=0.28, diffuse=0.85, specular=0.12, shininess=24.0,
                              parent=self.model_node)
         self.mesh.visible = False
+        # the eyeballs, turned with the gaze: the white, and the iris cap
+        self.sclera = FaceMesh(color=SCLERA, ambient=0.35, diffuse=0.7, specular=0.3, shininess=40.0,
+                               parent=self.model_node)
+        self.iris = FaceMesh(color=IRIS, ambient=0.35, diffuse=0.7, specular=0.3, shininess=40.0,
+                             parent=self.model_node)
+        self.sclera.visible = self.iris.visible = False
         self.wireframe = FaceWireframe(color=WIREFRAME, parent=self.model_node)
         self.wireframe.visible = False
         self.points = scene.visuals.Markers(parent=self.model_node)
@@ -168,6 +176,11 @@ class FaceViewport:
                 self.reset_camera()
         else:
             self.mesh.visible = False
+        eyes = packet.eyes if mesh is not None else None
+        if eyes is not None:
+            self.sclera.set_data(eyes.sclera.vertices, eyes.sclera.normals, eyes.sclera.faces)
+            self.iris.set_data(eyes.iris.vertices, eyes.iris.normals, eyes.iris.faces)
+        self.sclera.visible = self.iris.visible = eyes is not None
         self.wireframe.visible = self.show_wireframe and self.mesh.visible
         self._follow_light()
         if self.show_points and packet.points is not None and len(packet.points):
@@ -200,7 +213,8 @@ class FaceViewport:
         to_model = np.linalg.inv(model)
         light = np.asarray(HEADLIGHT[:3]) @ camera @ to_model
         eye = np.array([0.0, 0.0, -1.0]) @ camera @ to_model
-        self.mesh.set_light(light, eye)
+        for visual in (self.mesh, self.sclera, self.iris):
+            visual.set_light(light, eye)
 
     # -- inspection -----------------------------------------------------------------------------
 

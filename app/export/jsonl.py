@@ -3,7 +3,10 @@
 Each line holds exactly: ``index``, ``timestamp`` (s), ``found``, ``intrinsics`` (``fx``, ``fy``,
 ``cx``, ``cy`` in pixels of the source image), ``rotation`` (3x3, camera from head), ``translation``
 (metres), ``identity`` (100 numbers), ``expression`` (ICT name -> weight), ``landmarks_2d``
-(68 x [u, v] pixels), ``landmarks_3d`` (68 x [x, y, z] metres). Rotation, translation and 3D
+(68 x [u, v] pixels), ``landmarks_3d`` (68 x [x, y, z] metres), ``gaze`` (``left`` and ``right``,
+each ``{"yaw": rad, "pitch": rad}`` in the head frame with ARKit's signs, as the CSV's eye
+columns) and ``blink`` (``left``, ``right``: 0 open to 1 closed), ``null`` where the eyes were
+not measured. Rotation, translation and 3D
 landmarks are in the export space (``gl``: ``S @ R``, ``S @ t``, ``S @ p`` with
 ``S = diag(1, -1, -1)``; the head frame is the face model's). A frame without a face carries
 ``found: false`` and the last face's values (``null`` before the first face); a source frame
@@ -26,13 +29,29 @@ from app.export.target import AtomicFile
 from models.face_model import FaceModel
 
 FIELDS: tuple[str, ...] = ("index", "timestamp", "found", "intrinsics", "rotation", "translation",
-                           "identity", "expression", "landmarks_2d", "landmarks_3d")
+                           "identity", "expression", "landmarks_2d", "landmarks_3d", "gaze", "blink")
 
 _FLUSH_BYTES = 1 << 20
 
 
 def _listed(array: np.ndarray | None) -> list | None:
     return None if array is None else np.asarray(array).tolist()
+
+
+def _gaze(gaze: np.ndarray | None) -> dict | None:
+    """``{"left": {"yaw", "pitch"}, "right": ...}`` of a (2, 2) radians gaze, or None."""
+    if gaze is None:
+        return None
+    rows = np.asarray(gaze, np.float64)
+    return {side: {"yaw": float(row[0]), "pitch": float(row[1])} for side, row in zip(("left", "right"), rows, strict=True)}
+
+
+def _blink(blink: np.ndarray | None) -> dict | None:
+    """``{"left": w, "right": w}`` of a (2,) blink, or None."""
+    if blink is None:
+        return None
+    left, right = np.asarray(blink, np.float64).tolist()
+    return {"left": left, "right": right}
 
 
 class JsonlSession(ExportSession):
@@ -52,7 +71,7 @@ class JsonlSession(ExportSession):
         result = frame.result
         source = result if result is not None and result.has_face else frame.held
         camera = frame.intrinsics
-        rotation = translation = identity = expression = lm2 = lm3 = None
+        rotation = translation = identity = expression = lm2 = lm3 = gaze = blink = None
         if source is not None:
             if source.rotation is not None:
                 rotation = rotation_to_space(source.rotation, self.space)
@@ -64,6 +83,7 @@ class JsonlSession(ExportSession):
             if source.landmarks_3d is not None:
                 lm3 = points_to_space(source.landmarks_3d, self.space)
             identity, lm2 = source.identity, source.landmarks_2d
+            gaze, blink = _gaze(source.gaze), _blink(source.blink)
         return {
             "index": frame.index,
             "timestamp": frame.timestamp,
@@ -75,6 +95,8 @@ class JsonlSession(ExportSession):
             "expression": expression,
             "landmarks_2d": _listed(lm2),
             "landmarks_3d": _listed(lm3),
+            "gaze": gaze,
+            "blink": blink,
         }
 
     def _write_frame(self, frame: ExportFrame) -> None:

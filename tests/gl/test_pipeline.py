@@ -48,6 +48,9 @@ def test_depth_modes_find_and_fit_the_face(pipeline: Pipeline, frames: list[Fram
         assert result.landmarks_2d.shape == (68, 2) and result.landmarks_3d.shape == (68, 3)
         assert result.identity.shape == (100,) and result.expression.shape == (53,)
         assert {"localize", "infer", "refine", "smooth", "mesh"} <= set(result.stage_ms)
+        # the eye state the curves carry is the one reported (gaze from eyeLook, blink from eyeBlink)
+        np.testing.assert_allclose(result.gaze, pipeline.eyes.gaze(result.expression))
+        np.testing.assert_allclose(result.blink, pipeline.eyes.blink_of(result.expression))
     errors = [gt_error_mm(r, f) for r, f in zip(results, frames, strict=True) if r.found]
     assert np.mean(errors) < 3.0, "refinement fits the depth to millimetres"
 
@@ -55,8 +58,22 @@ def test_depth_modes_find_and_fit_the_face(pipeline: Pipeline, frames: list[Fram
 def test_rgb_mode_runs_on_colour(pipeline: Pipeline, frames: list[Frame]) -> None:
     pipeline.reset()
     pipeline.set_mode(Mode.RGB)
-    result = pipeline.process(frames[0])
+    results = [pipeline.process(frame) for frame in frames]
+    result = results[0]
     assert result.mode == "rgb" and "refine" not in result.stage_ms
+    found = [r for r in results if r.found]
+    assert len(found) >= len(frames) - 1
+    for result in found:
+        # the model fitted to the 468 points, eyelids and iris: its 2D landmarks sit on the face,
+        # the eye state is measured and carried by the curves
+        assert "fit" in result.stage_ms
+        assert result.gaze.shape == (2, 2) and result.blink.shape == (2,)
+        np.testing.assert_allclose(result.gaze, pipeline.eyes.gaze(result.expression))
+        np.testing.assert_allclose(result.blink, pipeline.eyes.blink_of(result.expression))
+    frame_of = {f.index: f for f in frames}
+    errors = [np.median(np.linalg.norm(r.landmarks_2d - frame_of[r.index].ground_truth.landmarks_2d, axis=1))
+              for r in found]
+    assert np.median(errors) < 6.0, "the fitted face lies on the face in the image (pixels)"
 
 
 def test_mode_switch_takes_effect_on_the_next_frame(pipeline: Pipeline, frames: list[Frame]) -> None:

@@ -132,3 +132,29 @@ def test_the_status_bar_shows_frame_rate_latency_and_dropped_frames(qtbot, make_
     assert fps and float(fps.group(1)) > 0, text
     assert re.search(r"latency +\d+ ms", text), text
     assert re.search(r"dropped \d+", text), text
+
+
+def test_the_eyeballs_turn_with_the_gaze(qtbot, viewport, face_model):
+    """The iris caps move across the image as the gaze turns (to the subject's left: image right)."""
+    from dataclasses import replace
+
+    from ui.benchmark import viewport_packets
+
+    with SyntheticSource(width=320, height=240, seed=3) as source:
+        frame = source.frame_at(0)
+    result = GroundTruthPipeline().process(frame)
+    images = []
+    for yaw in (-0.45, 0.45):
+        turned = replace(result, gaze=np.full((2, 2), [yaw, 0.0], np.float32))
+        packet = viewport_packets([frame], [turned])[0]
+        assert packet.eyes is not None and len(packet.eyes.iris.faces) > 100
+        show_and_wait(qtbot, viewport, packet)
+        images.append(viewport.render_image()[..., :3].astype(float))
+    changed = np.abs(images[1] - images[0]).max(axis=-1) > 40
+    assert 10 < changed.sum() < 0.02 * changed.size, "only the eyes change"
+    centroids = []
+    for image in images:
+        iris = changed & (image.sum(axis=-1) < 250)  # the dark iris where the two views differ
+        assert iris.sum() > 5
+        centroids.append(np.argwhere(iris)[:, 1].mean())
+    assert centroids[1] - centroids[0] > 1.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from app.export.samples import synthetic_results
 FPS = 30.0
 GL = np.diag([1.0, -1.0, -1.0])
 FIELDS = ["index", "timestamp", "found", "intrinsics", "rotation", "translation", "identity",
-          "expression", "landmarks_2d", "landmarks_3d"]
+          "expression", "landmarks_2d", "landmarks_3d", "gaze", "blink"]
 
 
 def read_jsonl(path):
@@ -89,3 +90,18 @@ def test_gap_before_any_face(tmp_path, face_model):
     records = read_jsonl(path)
     assert [r["index"] for r in records] == [0, 1, 2, 3]
     assert records[1]["intrinsics"]["cx"] == results[0].intrinsics.cx and records[1]["rotation"] is None
+
+
+def test_gaze_and_blink_keys(tmp_path, face_model):
+    """gaze: left/right yaw and pitch (radians, ARKit signs); blink: left/right; null where unmeasured."""
+    results = synthetic_results(face_model, 3, FPS)
+    gaze = np.array([[0.2, -0.1], [0.15, 0.05]], np.float32)
+    blink = np.array([0.9, 0.1], np.float32)
+    results[1] = replace(results[1], gaze=gaze, blink=blink)
+    records = read_jsonl(exporter_for(tmp_path / "eyes.jsonl").export(results, fps=FPS, face_model=face_model))
+    assert records[0]["gaze"] is None and records[0]["blink"] is None
+    eyes = records[1]
+    assert list(eyes["gaze"]) == ["left", "right"] and list(eyes["gaze"]["left"]) == ["yaw", "pitch"]
+    assert eyes["gaze"]["left"]["yaw"] == pytest.approx(0.2) and eyes["gaze"]["left"]["pitch"] == pytest.approx(-0.1)
+    assert eyes["gaze"]["right"]["yaw"] == pytest.approx(0.15) and eyes["gaze"]["right"]["pitch"] == pytest.approx(0.05)
+    assert eyes["blink"] == {"left": pytest.approx(0.9), "right": pytest.approx(0.1)}
