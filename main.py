@@ -58,10 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.headless:
             from app.headless import HeadlessConfig, run_headless
 
-            run_headless(HeadlessConfig(
+            report = run_headless(HeadlessConfig(
                 source=args.source, mode=args.mode, frames=args.frames, refine=args.refine,
                 exports=tuple(args.export), space=args.space, record=args.record, report=args.report,
             ))
+            if report.interrupted is not None:  # finished cleanly after SIGINT / SIGTERM: 130 / 143
+                return 128 + int(report.interrupted)
             return 0
         from ui.launch import run_gui
 

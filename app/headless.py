@@ -22,6 +22,7 @@ from app.pipeline import Pipeline
 from app.recording import Recorder
 from app.report import RunReport
 from app.session import Session
+from app.stop_signals import StopSignals
 from capture.base import FrameSource
 from capture.registry import open_source
 from models.errors import FaceFromXError
@@ -30,8 +31,6 @@ from models.frame import Frame
 from models.mode import Mode
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FRAMES_OF_ENDLESS_SOURCE = 300
 
 
 class HeadlessError(FaceFromXError):
@@ -42,8 +41,8 @@ class HeadlessError(FaceFromXError):
 class HeadlessConfig:
     """What ``main.py --headless`` was asked to do (docs/CONTRACT.md).
 
-    frames: how many frames to process (None: the whole recording, or 300 frames of an
-    endless source such as ``synthetic``).
+    frames: how many frames to process (None: a recording to its end, a live or synthetic
+    source until SIGINT or SIGTERM).
     """
 
     source: str = "synthetic"
@@ -74,9 +73,18 @@ def _make_parent(path: Path) -> None:
 def run_headless(config: HeadlessConfig) -> RunReport:
     """Process ``config.frames`` frames of the source; export, record and report as asked.
 
+    SIGINT or SIGTERM ends the source early and the run finishes as if the source had ended
+    there: the take is closed, every export committed, the report written; the signal is in
+    :attr:`RunReport.interrupted` (main.py exits 130 / 143).
+
     Raises :class:`FaceFromXError` subclasses (one-line messages) on bad input; exports are
     then left without a file under their final names.
     """
+    with StopSignals() as signals:
+        return _run(config, signals)
+
+
+def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
     if config.frames is not None and config.frames < 1:
         raise HeadlessError(f"--frames must be at least 1, got {config.frames}")
     source = open_source(config.source)
@@ -84,7 +92,7 @@ def run_headless(config: HeadlessConfig) -> RunReport:
     exporters = [exporter_for(path) for path in config.exports]  # bad paths fail before any work
     for path in [*config.exports, *([config.record / "x"] if config.record else [])]:
         _make_parent(Path(path))
-    limit = config.frames or source.num_frames or DEFAULT_FRAMES_OF_ENDLESS_SOURCE
+    limit = config.frames or source.num_frames  # None: until the source ends or a signal
     pipeline = Pipeline(PipelineConfig(**{**config.pipeline.__dict__, "mode": mode.value, "refine": config.refine}))
     report = RunReport(source=config.source, mode=mode.value)
     metrics = MetricsWorker() if config.report else None
@@ -122,6 +130,9 @@ def run_headless(config: HeadlessConfig) -> RunReport:
 
         session.frame_taps.insert(0, lambda frame: pending.__setitem__(frame.index, frame))
         session.result_sinks.append(on_result)
+        signals.on_stop = session.stop
+        if signals.received is not None:  # a signal while loading: no frame is read
+            session.stop()
         start = time.perf_counter()
         stats = session.run()
         report.wall_s = time.perf_counter() - start
@@ -130,7 +141,10 @@ def run_headless(config: HeadlessConfig) -> RunReport:
                 export.abort()
             raise stats.errors[0]
         for export in exports:
-            export.commit()
+            if signals.received is not None and stats.processed == 0:
+                export.abort()  # interrupted before the first frame: nothing to complete
+            else:
+                export.commit()
     report.stage_ms = {"decode": stats.decode_ms, **report.stage_ms}
     report.frames = stats.processed
     report.faces_found = found
@@ -139,6 +153,7 @@ def run_headless(config: HeadlessConfig) -> RunReport:
         metrics.close()
         report.fit_error_mm = metrics.fit_error_mm
         report.gt_error_mm = metrics.gt_error_mm
+    report.interrupted = signals.received
     log.info("processed %d frames (%d faces) from %s in %.2f s", report.frames, found, config.source, report.wall_s)
     if config.report:
         report.write(config.report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -42,6 +43,7 @@ class RunReport:
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     fit_error_mm: list[float] = field(default_factory=list)
     gt_error_mm: list[float] = field(default_factory=list)
+    interrupted: signal.Signals | None = None  # the signal that ended the run early (SIGINT, SIGTERM)
 
     def add_stage(self, stage: str, milliseconds: float) -> None:
         self.stage_ms[stage].append(milliseconds)
@@ -59,6 +61,8 @@ class RunReport:
                 report[key] = {"mean": round(float(np.mean(errors)), 3),
                                "median": round(float(np.median(errors)), 3)}
         report["dropped_frames"] = self.dropped_frames
+        if self.interrupted is not None:
+            report["interrupted"] = self.interrupted.name
         return report
 
     def write(self, path: Path) -> None:

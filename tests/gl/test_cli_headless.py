@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +68,50 @@ def test_bad_input_is_one_line_and_exit_status_2(args: list[str], message: str) 
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _wait_for_lines(folder: Path, pattern: str, lines: int, process: subprocess.Popen, timeout: float) -> None:
+    """Wait until a file matching ``pattern`` in ``folder`` holds ``lines`` lines (frames written)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        for path in folder.glob(pattern):
+            with contextlib.suppress(OSError):
+                if path.read_bytes().count(b"\n") >= lines:
+                    return
+        time.sleep(0.2)
+    process.kill()
+    pytest.fail(f"no {pattern} with {lines} lines in {timeout} s")
+
+
+@pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_ends_an_endless_run_with_complete_outputs(tmp_path: Path, signum: int, status: int) -> None:
+    """Without --frames the synthetic source runs until a signal, which finishes everything."""
+    out = tmp_path / "out"
+    out.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "--headless", "--source", "synthetic:seed=1002", "--no-refine",
+         "--export", str(out / "take.abc"), "--export", str(out / "objs") + "/",
+         "--export", str(out / "take.csv"), "--export", str(out / "take.jsonl"),
+         "--record", str(out / "takes"), "--report", str(out / "report.json")],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for_lines(out, ".take.jsonl.*.partial", 4, process, timeout=240)
+    process.send_signal(signum)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == status, stderr
+    assert "Traceback" not in stderr and "ERROR" not in stderr, stderr
+    data = json.loads((out / "report.json").read_text())
+    frames = data["frames"]
+    assert frames >= 4 and data["interrupted"] == signal.Signals(signum).name
+    assert not list(out.glob(".*partial")), "every export was completed"
+    assert len((out / "take.jsonl").read_text().splitlines()) == frames
+    assert len((out / "take.csv").read_text().splitlines()) == frames + 1
+    assert len(list((out / "objs").glob("frame_*.obj"))) == data["faces_found"]
+    from alembic3d import Abc, AbcGeom
+
+    archive = Abc.IArchive(str(out / "take.abc"))
+    mesh = AbcGeom.IPolyMesh(AbcGeom.IXform(archive.getTop(), "head"), "face")
+    assert mesh.getSchema().getNumSamples() == frames
+    summary = json.loads(next((out / "takes").glob("*.summary.json")).read_text())
+    assert summary["frames_written"] >= frames and summary["frames_processed"] == frames
+    assert len(list((out / "takes").glob("*.r3d"))) == 1
