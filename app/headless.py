@@ -99,6 +99,7 @@ def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
     found = 0
 
     session = Session(source, pipeline.process, drop_stale=False, max_frames=limit)
+    session.on_error = lambda exc: None  # the first error is raised below: one line, from main.py
     with ExitStack() as stack:
         exports: list[ExportSession] = [
             stack.enter_context(e.open(fps=source.fps, face_model=pipeline.model, space=config.space))

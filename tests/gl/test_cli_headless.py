@@ -115,3 +115,38 @@ def test_signal_ends_an_endless_run_with_complete_outputs(tmp_path: Path, signum
     summary = json.loads(next((out / "takes").glob("*.summary.json")).read_text())
     assert summary["frames_written"] >= frames and summary["frames_processed"] == frames
     assert len(list((out / "takes").glob("*.r3d"))) == 1
+
+
+def _bad_inputs(folder: Path) -> dict[str, tuple[str, str]]:
+    """Sources that fail at open or mid-run: name -> (--source, words of the one line)."""
+    import cv2
+    import numpy as np
+
+    video = folder / "corrupt.mp4"
+    video.write_bytes(b"\0\0\0\x18ftypmp42" + bytes(range(256)) * 20)  # no moov atom
+    images = folder / "images"  # a good frame, then a corrupt one: fails mid-run
+    images.mkdir()
+    cv2.imwrite(str(images / "0001.png"), np.full((96, 128, 3), 90, np.uint8))
+    (images / "0002.png").write_bytes(b"not a png")
+    intrinsics = folder / "intrinsics"
+    intrinsics.mkdir()
+    cv2.imwrite(str(intrinsics / "0001.png"), np.full((96, 128, 3), 90, np.uint8))
+    (intrinsics / "intrinsics.json").write_text("{fx: 500")
+    return {
+        "device": ("record3d", "no iPhone connected"),
+        "video": (str(video), "cannot decode video"),
+        "image": (str(images), "cannot read image"),
+        "intrinsics": (str(intrinsics), "intrinsics.json"),
+    }
+
+
+@pytest.mark.parametrize("case", ["device", "video", "image", "intrinsics"])
+def test_failing_source_is_exactly_one_stderr_line(tmp_path: Path, case: str) -> None:
+    source, words = _bad_inputs(tmp_path)[case]
+    result = subprocess.run([sys.executable, "main.py", "--headless", "--source", source, "--mode", "rgb",
+                             "--export", str(tmp_path / "take.csv")],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert not (tmp_path / "take.csv").exists()
