@@ -118,6 +118,8 @@ def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
             nonlocal found
             frame = pending.pop(result.index, None)
             found += result.found
+            if not result.found:
+                report.missing_frames.append(result.index)
             report.latency_ms.append(result.latency_ms)
             for name, ms in result.stage_ms.items():
                 report.add_stage(name, ms)

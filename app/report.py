@@ -43,6 +43,7 @@ class RunReport:
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     fit_error_mm: list[float] = field(default_factory=list)
     gt_error_mm: list[float] = field(default_factory=list)
+    missing_frames: list[int] = field(default_factory=list)  # source frame indices without a face
     interrupted: signal.Signals | None = None  # the signal that ended the run early (SIGINT, SIGTERM)
 
     def add_stage(self, stage: str, milliseconds: float) -> None:
@@ -61,6 +62,7 @@ class RunReport:
                 report[key] = {"mean": round(float(np.mean(errors)), 3),
                                "median": round(float(np.median(errors)), 3)}
         report["dropped_frames"] = self.dropped_frames
+        report["missing_frames"] = list(self.missing_frames)
         if self.interrupted is not None:
             report["interrupted"] = self.interrupted.name
         return report

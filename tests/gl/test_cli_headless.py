@@ -28,7 +28,7 @@ def test_headless_run_exports_records_and_reports(tmp_path: Path) -> None:
     data = json.loads(report.read_text())
     assert data["source"] == "synthetic:seed=1001"
     assert data["mode"] == "rgbd" and data["frames"] == 6 and data["dropped_frames"] == 0
-    assert data["faces_found"] >= 5
+    assert data["faces_found"] >= 5 and len(data["missing_frames"]) == 6 - data["faces_found"]
     assert data["fps"] > 0 and set(data["latency_ms"]) == {"median", "p95"}
     assert list(data["stage_ms"])[0] == "decode"
     assert {"localize", "infer", "refine", "smooth", "mesh"} <= set(data["stage_ms"])
@@ -150,3 +150,25 @@ def test_failing_source_is_exactly_one_stderr_line(tmp_path: Path, case: str) ->
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0], result.stderr
     assert not (tmp_path / "take.csv").exists()
+
+
+def test_frames_without_a_face_are_listed_in_the_report_and_left_out_of_obj(tmp_path: Path) -> None:
+    """An image folder whose first picture shows no face: missing_frames [0], no frame_000000.obj."""
+    import cv2
+    import numpy as np
+
+    portrait = REPO.parent / "shared" / "data" / "real-faces" / "obama.jpg"
+    if not portrait.is_file():
+        pytest.skip(f"{portrait} is not beside the checkout")
+    image = cv2.imread(str(portrait))
+    images = tmp_path / "images"
+    images.mkdir()
+    cv2.imwrite(str(images / "0000.png"), np.full_like(image, 128))
+    cv2.imwrite(str(images / "0001.png"), image)
+    cv2.imwrite(str(images / "0002.png"), image)
+    report = tmp_path / "report.json"
+    assert main.main(["--headless", "--source", str(images), "--export", str(tmp_path / "objs") + "/",
+                      "--report", str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert data["frames"] == 3 and data["faces_found"] == 2 and data["missing_frames"] == [0]
+    assert sorted(p.name for p in (tmp_path / "objs").iterdir()) == ["frame_000001.obj", "frame_000002.obj"]
