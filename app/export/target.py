@@ -1,6 +1,6 @@
 """Write-then-rename destinations: nothing appears under the final name until an export succeeds.
 
-:class:`AtomicFile` writes a hidden temporary file (``.NAME.XXXX.partial``) in the destination
+:class:`AtomicFile` writes a hidden temporary file (``.NAME.pidPID.XXXX.partial``) in the destination
 folder and renames it onto ``NAME`` in :meth:`AtomicFile.commit`; :class:`AtomicDir` does the
 same with a temporary folder for OBJ sequences. ``abort`` removes the temporary and leaves any
 earlier file under the final name untouched. OS errors become :class:`ExportError` lines through
@@ -30,6 +30,12 @@ SEQUENCE_FILE = re.compile(r"frame_\d{6,}\.obj")
 # The system calls every export goes through (tests replace them to simulate a full disk).
 _os_write = os.write
 _os_fsync = os.fsync
+
+
+def partial_prefix(path: Path) -> str:
+    """``.NAME.pidPID.``: the hidden temporary's name says which process writes it, so a later
+    run can tell one left by a killed process (:mod:`app.export.recover`)."""
+    return f".{path.name}.pid{os.getpid()}."
 
 
 def export_error(path: str | os.PathLike, exc: OSError) -> ExportError:
@@ -105,7 +111,7 @@ class AtomicFile:
             raise ExportError(f"cannot write {self.path}: it is a folder")
         self.folder = _check_parent(self.path)
         try:
-            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.folder)
+            fd, temp = tempfile.mkstemp(prefix=partial_prefix(self.path), suffix=".partial", dir=self.folder)
         except OSError as exc:
             raise export_error(self.path, exc) from None
         self.temp_path = Path(temp)
@@ -167,7 +173,7 @@ class AtomicDir:
             raise ExportError(f"cannot write the OBJ sequence {self.path}: it is a file, not a folder")
         self.folder = _check_parent(self.path)
         try:
-            self.temp_path = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial",
+            self.temp_path = Path(tempfile.mkdtemp(prefix=partial_prefix(self.path), suffix=".partial",
                                                    dir=self.folder))
         except OSError as exc:
             raise export_error(self.path, exc) from None

@@ -172,3 +172,35 @@ def test_frames_without_a_face_are_listed_in_the_report_and_left_out_of_obj(tmp_
     data = json.loads(report.read_text())
     assert data["frames"] == 3 and data["faces_found"] == 2 and data["missing_frames"] == [0]
     assert sorted(p.name for p in (tmp_path / "objs").iterdir()) == ["frame_000001.obj", "frame_000002.obj"]
+
+
+def test_exports_left_by_a_killed_run_are_recovered_or_removed_by_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    exports = ["--export", str(out / "take.abc"), "--export", str(out / "objs") + "/",
+               "--export", str(out / "take.csv"), "--export", str(out / "take.jsonl")]
+    process = subprocess.Popen([sys.executable, "main.py", "--headless", "--source", "synthetic:seed=1003",
+                                "--no-refine", *exports], cwd=REPO, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while not [p for d in out.glob(".objs.*.partial") for p in d.glob("frame_*.obj")][3:]:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1]
+        time.sleep(0.2)
+    process.kill()  # kill -9: nothing is finished
+    process.communicate()
+    left = sorted(p.name for p in out.iterdir())
+    assert any(name.startswith(".take.abc.") for name in left) and any(name.startswith(".objs.") for name in left)
+
+    again = subprocess.run([sys.executable, "main.py", "--headless", "--source", "synthetic:seed=1003",
+                            "--frames", "2", "--no-refine", *exports], cwd=REPO, capture_output=True,
+                           text=True, timeout=240)
+    assert again.returncode == 0, again.stderr
+    assert not list(out.glob(".*")), "every temporary of the killed run is recovered or removed"
+    assert "an Alembic export interrupted" in again.stderr
+    recovered = [p for p in out.iterdir() if p.name.startswith("objs-recovered-")]
+    assert len(recovered) == 1 and "recovered" in again.stderr
+    files = sorted(recovered[0].iterdir())
+    assert len(files) >= 3
+    for path in files:
+        assert path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b"f "), path
+    assert len((out / "take.jsonl").read_text().splitlines()) == 2, "the new run's own exports are whole"
