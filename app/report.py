@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.export.target import give_usual_mode
 from models.errors import FaceFromXError
 
 
@@ -73,6 +74,7 @@ class RunReport:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+            give_usual_mode(tmp)  # readable like every other output, not mkstemp's 0600
             with os.fdopen(fd, "w") as f:
                 json.dump(self.to_dict(), f, indent=2)
                 f.write("\n")

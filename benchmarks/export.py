@@ -1,4 +1,4 @@
-"""Time the exporters on 1,000 frames of the 9,409-vertex face (issue 8 targets).
+"""Time the exporters on 1,000 frames of the 9,409-vertex face (targets: Alembic <= 10 s, OBJ <= 20 s).
 
     python -m benchmarks.export [--frames 1000] [--formats abc,obj,csv,jsonl] [--space gl]
                                 [--bake-pose] [--cores N] [--keep DIR]

@@ -66,8 +66,9 @@ def _umask() -> int:
     return 0o022
 
 
-def _give_usual_mode(path: Path, mode: int) -> None:
-    """``mkstemp``/``mkdtemp`` make private (0600/0700) entries; an export gets the usual mode."""
+def give_usual_mode(path: str | os.PathLike, mode: int = 0o666) -> None:
+    """``mkstemp``/``mkdtemp`` make private (0600/0700) entries; an output gets the usual mode
+    (``mode`` less the umask: 0644 / 0755 with the common umask), like any file a program writes."""
     os.chmod(path, mode & ~_umask())
 
 
@@ -118,7 +119,7 @@ class AtomicFile:
         self.fd: int | None = fd
         self._done = False
         try:
-            _give_usual_mode(self.temp_path, 0o666)
+            give_usual_mode(self.temp_path, 0o666)
         except OSError as exc:
             self.abort()
             raise export_error(self.path, exc) from None
@@ -179,7 +180,7 @@ class AtomicDir:
             raise export_error(self.path, exc) from None
         self._done = False
         try:
-            _give_usual_mode(self.temp_path, 0o777)
+            give_usual_mode(self.temp_path, 0o777)
         except OSError as exc:
             self.abort()
             raise export_error(self.path, exc) from None
