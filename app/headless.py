@@ -20,6 +20,7 @@ from app.export import ExportSession, exporter_for
 from app.metrics_worker import MetricsWorker
 from app.pipeline import Pipeline
 from app.recording import Recorder
+from app.recording.mesh_rebuild import decoder_id
 from app.report import RunReport
 from app.session import Session
 from app.stop_signals import StopSignals
@@ -107,7 +108,10 @@ def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
         ]
         recorder = None
         if config.record is not None:
+            # The log keeps pose and coefficients; the meshes are rebuilt from them with the same
+            # decoder (about 2 kB a frame instead of 115 kB; app.recording.mesh_rebuild).
             recorder = Recorder.new_in(config.record, fps=source.fps, face_model=pipeline.model,
+                                       store_vertices=False, decoder=decoder_id(pipeline.decoder.sidecar),
                                        wait_for_writer=True)
             stack.callback(recorder.close)
             session.frame_taps.append(recorder.add_frame)

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import main
@@ -204,3 +205,22 @@ def test_exports_left_by_a_killed_run_are_recovered_or_removed_by_the_next(tmp_p
     for path in files:
         assert path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b"f "), path
     assert len((out / "take.jsonl").read_text().splitlines()) == 2, "the new run's own exports are whole"
+
+
+def test_recorded_take_rebuilds_the_exported_meshes_exactly(tmp_path: Path, face_model) -> None:
+    """The headless take's results log keeps pose and coefficients only; the meshes rebuilt
+    from them with the recorded decoder are the ones the run exported."""
+    from app.recording import Take
+    from models.face_model.obj_reader import read_positions
+
+    assert main.main(["--headless", "--source", "synthetic:seed=1004", "--frames", "3", "--space", "opencv",
+                      "--export", str(tmp_path / "objs") + "/", "--record", str(tmp_path / "takes")]) == 0
+    results_file = next((tmp_path / "takes").glob("*.results"))
+    assert results_file.stat().st_size < 3 * 5000, "no vertices stored (about 2 kB a frame)"
+    take = Take.open(results_file)
+    assert take.log.header.num_vertices == 0 and len(take.log.header.decoder) == 64
+    rebuilt = {r.index: r.vertices for r in take.iter_results(face_model) if r.found}
+    assert rebuilt
+    for index, vertices in rebuilt.items():
+        exported = read_positions(tmp_path / "objs" / f"frame_{index:06d}.obj")
+        np.testing.assert_allclose(vertices, exported, atol=6e-7)  # the OBJ's 6 decimals
