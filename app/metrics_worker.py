@@ -17,6 +17,7 @@ from models.frame import Frame
 from models.metrics import fit_error_mm
 
 _STOP = object()
+MAX_QUEUED = 16  # frames waiting to be measured; more make the caller wait (memory stays bounded)
 
 
 class MetricsWorker:
@@ -25,7 +26,7 @@ class MetricsWorker:
     def __init__(self) -> None:
         self.fit_error_mm: list[float] = []
         self.gt_error_mm: list[float] = []
-        self._queue: queue.Queue = queue.Queue()
+        self._queue: queue.Queue = queue.Queue(maxsize=MAX_QUEUED)
         self._thread = threading.Thread(target=self._run, name="facefromx-metrics", daemon=True)
         self._thread.start()
 
