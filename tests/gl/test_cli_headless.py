@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import signal
 import subprocess
@@ -71,18 +70,15 @@ def test_bad_input_is_one_line_and_exit_status_2(args: list[str], message: str) 
     assert "Traceback" not in result.stderr
 
 
-def _wait_for_lines(folder: Path, pattern: str, lines: int, process: subprocess.Popen, timeout: float) -> None:
-    """Wait until a file matching ``pattern`` in ``folder`` holds ``lines`` lines (frames written)."""
+def _wait_for_obj_files(folder: Path, count: int, process: subprocess.Popen, timeout: float = 240) -> None:
+    """Wait until the OBJ export's hidden temporary folder holds ``count`` files (frames processed)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while len([p for d in folder.glob(".objs.*.partial") for p in d.glob("frame_*.obj")]) < count:
         assert process.poll() is None, process.communicate()[1]
-        for path in folder.glob(pattern):
-            with contextlib.suppress(OSError):
-                if path.read_bytes().count(b"\n") >= lines:
-                    return
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"fewer than {count} OBJ files written in {timeout} s")
         time.sleep(0.2)
-    process.kill()
-    pytest.fail(f"no {pattern} with {lines} lines in {timeout} s")
 
 
 @pytest.mark.parametrize(("signum", "status"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
@@ -96,7 +92,7 @@ def test_signal_ends_an_endless_run_with_complete_outputs(tmp_path: Path, signum
          "--export", str(out / "take.csv"), "--export", str(out / "take.jsonl"),
          "--record", str(out / "takes"), "--report", str(out / "report.json")],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    _wait_for_lines(out, ".take.jsonl.*.partial", 4, process, timeout=240)
+    _wait_for_obj_files(out, 4, process)
     process.send_signal(signum)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == status, stderr
@@ -183,10 +179,7 @@ def test_exports_left_by_a_killed_run_are_recovered_or_removed_by_the_next(tmp_p
     process = subprocess.Popen([sys.executable, "main.py", "--headless", "--source", "synthetic:seed=1003",
                                 "--no-refine", *exports], cwd=REPO, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 240
-    while not [p for d in out.glob(".objs.*.partial") for p in d.glob("frame_*.obj")][3:]:
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()[1]
-        time.sleep(0.2)
+    _wait_for_obj_files(out, 4, process)
     process.kill()  # kill -9: nothing is finished
     process.communicate()
     left = sorted(p.name for p in out.iterdir())
