@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="turn off depth refinement")
     parser.add_argument("--export", action="append", default=[], metavar="PATH",
                         help="NAME.abc, NAME.csv, NAME.jsonl or a directory/ for OBJ (repeatable)")
-    parser.add_argument("--space", choices=["gl", "opencv"], default="gl",
+    parser.add_argument("--space", choices=["gl", "opencv"],
                         help="coordinate frame of exports (default: gl, y up)")
     parser.add_argument("--record", type=Path, metavar="DIR", help="record the take into DIR")
     parser.add_argument("--report", type=Path, metavar="REPORT.json", help="write the run report")
@@ -47,6 +47,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def misplaced_options(args: argparse.Namespace) -> str | None:
+    """One line naming options given where they do nothing (docs/CONTRACT.md), else None."""
+    if args.headless:
+        window_only = [name for name, given in (("--screenshot", args.screenshot is not None),
+                                                ("--quit-after", args.quit_after is not None)) if given]
+        if window_only:
+            verb = "needs" if len(window_only) == 1 else "need"
+            return f"{' and '.join(window_only)} {verb} the window: drop --headless"
+        return None
+    headless_only = [name for name, given in (("--export", bool(args.export)), ("--record", args.record is not None),
+                                              ("--report", args.report is not None),
+                                              ("--space", args.space is not None)) if given]
+    if headless_only:
+        what = "is a headless option" if len(headless_only) == 1 else "are headless options"
+        return f"{', '.join(headless_only)} {what}: add --headless (the window has its own Record and Export)"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     # OpenCV's own warnings (a camera index that does not open...) would add lines to our
     # one-line errors; keep its log to errors.
@@ -55,6 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     # already runs on its own thread beside the source's); set before numpy loads.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
+    if (misplaced := misplaced_options(args)) is not None:
+        print(f"main.py: {misplaced}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from models.errors import FaceFromXError
@@ -63,12 +84,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.headless:
             from app.headless import HeadlessConfig, run_headless
 
-            run_headless(HeadlessConfig(
+            report = run_headless(HeadlessConfig(
                 source=args.source, mode=args.mode, frames=args.frames, refine=args.refine,
-                exports=tuple(args.export), space=args.space, record=args.record, report=args.report,
+                exports=tuple(args.export), space=args.space or "gl", record=args.record, report=args.report,
                 streams=tuple(args.stream),
                 stream_subject="FaceFromX" if args.stream_subject is None else args.stream_subject,
             ))
+            if report.interrupted is not None:  # finished cleanly after SIGINT / SIGTERM: 130 / 143
+                return 128 + int(report.interrupted)
             return 0
         from ui.launch import run_gui
 

@@ -20,8 +20,10 @@ from app.export import ExportSession, exporter_for
 from app.metrics_worker import MetricsWorker
 from app.pipeline import Pipeline
 from app.recording import Recorder
+from app.recording.mesh_rebuild import decoder_id
 from app.report import RunReport
 from app.session import Session
+from app.stop_signals import StopSignals
 from app.stream import DEFAULT_SUBJECT, StreamSender, check_streams
 from capture.base import FrameSource
 from capture.registry import open_source
@@ -32,8 +34,6 @@ from models.mode import Mode
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FRAMES_OF_ENDLESS_SOURCE = 300
-
 
 class HeadlessError(FaceFromXError):
     """A headless option cannot be honoured (bad frame count...)."""
@@ -43,8 +43,8 @@ class HeadlessError(FaceFromXError):
 class HeadlessConfig:
     """What ``main.py --headless`` was asked to do (docs/CONTRACT.md).
 
-    frames: how many frames to process (None: the whole recording, or 300 frames of an
-    endless source such as ``synthetic``).
+    frames: how many frames to process (None: a recording to its end, a live or synthetic
+    source until SIGINT or SIGTERM).
     """
 
     source: str = "synthetic"
@@ -77,9 +77,18 @@ def _make_parent(path: Path) -> None:
 def run_headless(config: HeadlessConfig) -> RunReport:
     """Process ``config.frames`` frames of the source; export, record and report as asked.
 
+    SIGINT or SIGTERM ends the source early and the run finishes as if the source had ended
+    there: the take is closed, every export committed, the report written; the signal is in
+    :attr:`RunReport.interrupted` (main.py exits 130 / 143).
+
     Raises :class:`FaceFromXError` subclasses (one-line messages) on bad input; exports are
     then left without a file under their final names.
     """
+    with StopSignals() as signals:
+        return _run(config, signals)
+
+
+def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
     if config.frames is not None and config.frames < 1:
         raise HeadlessError(f"--frames must be at least 1, got {config.frames}")
     source = open_source(config.source)
@@ -88,13 +97,14 @@ def run_headless(config: HeadlessConfig) -> RunReport:
     stream_targets = check_streams(config.streams, config.stream_subject)  # bad targets fail before any work
     for path in [*config.exports, *([config.record / "x"] if config.record else [])]:
         _make_parent(Path(path))
-    limit = config.frames or source.num_frames or DEFAULT_FRAMES_OF_ENDLESS_SOURCE
+    limit = config.frames or source.num_frames  # None: until the source ends or a signal
     pipeline = Pipeline(PipelineConfig(**{**config.pipeline.__dict__, "mode": mode.value, "refine": config.refine}))
     report = RunReport(source=config.source, mode=mode.value)
-    metrics = MetricsWorker() if config.report else None
+    metrics = MetricsWorker(pipeline.model) if config.report else None
     found = 0
 
     session = Session(source, pipeline.process, drop_stale=False, max_frames=limit)
+    session.on_error = lambda exc: None  # the first error is raised below: one line, from main.py
     with ExitStack() as stack:
         exports: list[ExportSession] = [
             stack.enter_context(e.open(fps=source.fps, face_model=pipeline.model, space=config.space))
@@ -102,7 +112,12 @@ def run_headless(config: HeadlessConfig) -> RunReport:
         ]
         recorder = None
         if config.record is not None:
+            # The log keeps pose and coefficients; the meshes are rebuilt from them with the same
+            # decoder (about 2 kB a frame instead of 115 kB; app.recording.mesh_rebuild).
+            decoder = getattr(pipeline, "decoder", None)
             recorder = Recorder.new_in(config.record, fps=source.fps, face_model=pipeline.model,
+                                       store_vertices=decoder is None,
+                                       decoder=decoder_id(decoder.sidecar) if decoder is not None else "",
                                        wait_for_writer=True)
             stack.callback(recorder.close)
             session.frame_taps.append(recorder.add_frame)
@@ -118,6 +133,8 @@ def run_headless(config: HeadlessConfig) -> RunReport:
             nonlocal found
             frame = pending.pop(result.index, None)
             found += result.found
+            if not result.found:
+                report.missing_frames.append(result.index)
             report.latency_ms.append(result.latency_ms)
             for name, ms in result.stage_ms.items():
                 report.add_stage(name, ms)
@@ -131,6 +148,9 @@ def run_headless(config: HeadlessConfig) -> RunReport:
 
         session.frame_taps.insert(0, lambda frame: pending.__setitem__(frame.index, frame))
         session.result_sinks.append(on_result)
+        signals.on_stop = session.stop
+        if signals.received is not None:  # a signal while loading: no frame is read
+            session.stop()
         start = time.perf_counter()
         stats = session.run()
         report.wall_s = time.perf_counter() - start
@@ -139,7 +159,10 @@ def run_headless(config: HeadlessConfig) -> RunReport:
                 export.abort()
             raise stats.errors[0]
         for export in exports:
-            export.commit()
+            if signals.received is not None and stats.processed == 0:
+                export.abort()  # interrupted before the first frame: nothing to complete
+            else:
+                export.commit()
     report.stage_ms = {"decode": stats.decode_ms, **report.stage_ms}
     report.frames = stats.processed
     report.faces_found = found
@@ -148,6 +171,7 @@ def run_headless(config: HeadlessConfig) -> RunReport:
         metrics.close()
         report.fit_error_mm = metrics.fit_error_mm
         report.gt_error_mm = metrics.gt_error_mm
+    report.interrupted = signals.received
     log.info("processed %d frames (%d faces) from %s in %.2f s", report.frames, found, config.source, report.wall_s)
     if config.report:
         report.write(config.report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from app.export.target import give_usual_mode
 from models.errors import FaceFromXError
 
 
@@ -42,6 +44,8 @@ class RunReport:
     stage_ms: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     fit_error_mm: list[float] = field(default_factory=list)
     gt_error_mm: list[float] = field(default_factory=list)
+    missing_frames: list[int] = field(default_factory=list)  # source frame indices without a face
+    interrupted: signal.Signals | None = None  # the signal that ended the run early (SIGINT, SIGTERM)
 
     def add_stage(self, stage: str, milliseconds: float) -> None:
         self.stage_ms[stage].append(milliseconds)
@@ -59,6 +63,9 @@ class RunReport:
                 report[key] = {"mean": round(float(np.mean(errors)), 3),
                                "median": round(float(np.median(errors)), 3)}
         report["dropped_frames"] = self.dropped_frames
+        report["missing_frames"] = list(self.missing_frames)
+        if self.interrupted is not None:
+            report["interrupted"] = self.interrupted.name
         return report
 
     def write(self, path: Path) -> None:
@@ -67,6 +74,7 @@ class RunReport:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+            give_usual_mode(tmp)  # readable like every other output, not mkstemp's 0600
             with os.fdopen(fd, "w") as f:
                 json.dump(self.to_dict(), f, indent=2)
                 f.write("\n")

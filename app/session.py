@@ -130,7 +130,7 @@ class Session:
             while not self._stop.is_set():
                 tick = time.perf_counter()
                 frame = next(frames, None)
-                if frame is None:
+                if frame is None or self._stop.is_set():  # stopped while reading: not taken
                     break
                 self.stats.decode_ms.append((time.perf_counter() - tick) * 1000.0)
                 if self.pace:

@@ -9,6 +9,7 @@ scrubbing, on a capture of its own so it never disturbs a running :meth:`frames`
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +23,11 @@ from models.frame import Frame
 log = logging.getLogger(__name__)
 
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
+
+# FFmpeg prints its own complaint about a corrupt file ("moov atom not found") before OpenCV
+# reports failure; our CaptureError is the one line. OpenCV reads this when FFmpeg is first
+# used (AV_LOG_QUIET = -8); set OPENCV_FFMPEG_LOGLEVEL yourself to see FFmpeg's messages.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 class VideoFileSource(FrameSource):

@@ -7,15 +7,16 @@ import logging
 import sys
 from pathlib import Path
 
-from PyQt6.QtCore import QEvent, QTimer
+from PyQt6.QtCore import QEvent, QSettings, QTimer
 from PyQt6.QtWidgets import QApplication
 
 from app.stream import DEFAULT_SUBJECT, check_streams
+from capture.base import FrameSource
 from capture.registry import open_source
 from models.errors import FaceFromXError
 from models.mode import Mode
 from ui.main_window import MainWindow
-from ui.settings import APPLICATION, ORGANIZATION, default_settings
+from ui.settings import APPLICATION, ORGANIZATION, SettingsStore, default_settings
 from ui.worker import PipelineFactory
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,30 @@ def check_source(spec: str | None, mode: str | None) -> Mode | None:
         if parsed is not None:
             source.check_mode(parsed)
     return parsed
+
+
+def start_mode(source: FrameSource, explicit: Mode | None, restored: str) -> Mode:
+    """The mode the window starts in: ``--mode`` if given, else the remembered mode when
+    ``source`` can serve it, else the source's default (a webcam never starts in Depth)."""
+    if explicit is not None:
+        return explicit
+    try:
+        remembered = Mode.parse(restored) if restored else None
+    except FaceFromXError:
+        remembered = None
+    if remembered is not None and remembered in source.modes:
+        return remembered
+    return source.default_mode
+
+
+def _first_mode(settings: QSettings, spec: str | None, explicit: Mode | None) -> Mode | None:
+    """:func:`start_mode` for the source the window will open (``spec``, else the remembered
+    one); None when that source cannot even be created (the window then falls back itself)."""
+    state = SettingsStore(settings).load()
+    try:
+        return start_mode(open_source(spec or state.source), explicit, state.mode)
+    except FaceFromXError:
+        return explicit
 
 
 def save_screenshot(window: MainWindow, path: Path) -> None:
@@ -70,8 +95,9 @@ def run_gui(*, source: str | None = None, mode: str | None = None, screenshot: P
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
-    window = MainWindow(pipeline_factory, settings=default_settings(), source=source, mode=parsed_mode,
-                        streams=streams, stream_subject=stream_subject)
+    settings = default_settings()
+    window = MainWindow(pipeline_factory, settings=settings, source=source,
+                        mode=_first_mode(settings, source, parsed_mode), streams=streams, stream_subject=stream_subject)
     window.show()
     window.start()
     failures: list[FaceFromXError] = []

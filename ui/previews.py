@@ -12,6 +12,7 @@ from ui.packet import DisplayPacket
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 DEPTH_COLOUR_MAP = "viridis"
+DEFAULT_IMAGE_SIZE = (640, 480)  # (width, height) pixels shown before the first frame
 
 
 def depth_lookup_table() -> np.ndarray:
@@ -33,6 +34,9 @@ class ImagePreview(pg.GraphicsLayoutWidget):
         self.box.addItem(self.label)
         self._size: tuple[int, int] | None = None
         self.setMinimumSize(160, 120)
+        # Centred on a default grid until the first frame says the image size (the label's
+        # position is in image pixels: at the origin it would be drawn half off the view).
+        self.set_image(None, DEFAULT_IMAGE_SIZE)
 
     def set_image(self, image: np.ndarray | None, size: tuple[int, int]) -> None:
         """Show ``image`` (h, w, 3) uint8 stretched over a ``size`` = (width, height) pixel grid."""

@@ -22,6 +22,7 @@ from types import TracebackType
 
 from app.export.errors import ExportCancelled, ExportError
 from app.export.frames import ExportFrame, FrameAligner
+from app.export.recover import recover_stale_partials
 from app.export.space import Space, check_space
 from app.export.target import export_error
 from models.face_model import FaceModel
@@ -60,6 +61,7 @@ class ExportSession(abc.ABC):
         if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
             raise ExportError(f"cannot export {path}: the frame rate must be positive, got {fps!r}")
         self.path = Path(path)
+        recover_stale_partials(self.path.parent if str(self.path.parent) else ".")  # left by a killed run
         self.fps = float(fps)
         self.face_model = face_model
         self.space = check_space(space)

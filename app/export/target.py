@@ -1,6 +1,6 @@
 """Write-then-rename destinations: nothing appears under the final name until an export succeeds.
 
-:class:`AtomicFile` writes a hidden temporary file (``.NAME.XXXX.partial``) in the destination
+:class:`AtomicFile` writes a hidden temporary file (``.NAME.pidPID.XXXX.partial``) in the destination
 folder and renames it onto ``NAME`` in :meth:`AtomicFile.commit`; :class:`AtomicDir` does the
 same with a temporary folder for OBJ sequences. ``abort`` removes the temporary and leaves any
 earlier file under the final name untouched. OS errors become :class:`ExportError` lines through
@@ -32,6 +32,12 @@ _os_write = os.write
 _os_fsync = os.fsync
 
 
+def partial_prefix(path: Path) -> str:
+    """``.NAME.pidPID.``: the hidden temporary's name says which process writes it, so a later
+    run can tell one left by a killed process (:mod:`app.export.recover`)."""
+    return f".{path.name}.pid{os.getpid()}."
+
+
 def export_error(path: str | os.PathLike, exc: OSError) -> ExportError:
     """One line for an OS error met while writing ``path``."""
     if exc.errno in DISK_FULL_ERRNOS:
@@ -60,8 +66,9 @@ def _umask() -> int:
     return 0o022
 
 
-def _give_usual_mode(path: Path, mode: int) -> None:
-    """``mkstemp``/``mkdtemp`` make private (0600/0700) entries; an export gets the usual mode."""
+def give_usual_mode(path: str | os.PathLike, mode: int = 0o666) -> None:
+    """``mkstemp``/``mkdtemp`` make private (0600/0700) entries; an output gets the usual mode
+    (``mode`` less the umask: 0644 / 0755 with the common umask), like any file a program writes."""
     os.chmod(path, mode & ~_umask())
 
 
@@ -105,14 +112,14 @@ class AtomicFile:
             raise ExportError(f"cannot write {self.path}: it is a folder")
         self.folder = _check_parent(self.path)
         try:
-            fd, temp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".partial", dir=self.folder)
+            fd, temp = tempfile.mkstemp(prefix=partial_prefix(self.path), suffix=".partial", dir=self.folder)
         except OSError as exc:
             raise export_error(self.path, exc) from None
         self.temp_path = Path(temp)
         self.fd: int | None = fd
         self._done = False
         try:
-            _give_usual_mode(self.temp_path, 0o666)
+            give_usual_mode(self.temp_path, 0o666)
         except OSError as exc:
             self.abort()
             raise export_error(self.path, exc) from None
@@ -167,13 +174,13 @@ class AtomicDir:
             raise ExportError(f"cannot write the OBJ sequence {self.path}: it is a file, not a folder")
         self.folder = _check_parent(self.path)
         try:
-            self.temp_path = Path(tempfile.mkdtemp(prefix=f".{self.path.name}.", suffix=".partial",
+            self.temp_path = Path(tempfile.mkdtemp(prefix=partial_prefix(self.path), suffix=".partial",
                                                    dir=self.folder))
         except OSError as exc:
             raise export_error(self.path, exc) from None
         self._done = False
         try:
-            _give_usual_mode(self.temp_path, 0o777)
+            give_usual_mode(self.temp_path, 0o777)
         except OSError as exc:
             self.abort()
             raise export_error(self.path, exc) from None

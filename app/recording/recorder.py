@@ -75,15 +75,18 @@ class Recorder:
             ``NAME.summary.json``); none of them may exist yet.
         fps: the source's nominal frame rate.
         face_model: the model results are fitted with (sizes and names for the results log).
-        store_vertices: keep each result's vertices (exact re-export even after mesh
-            refinement; about 113 kB per frame); False stores only what rebuilds them.
+        store_vertices: keep each result's vertices (about 113 kB per frame); False stores only
+            the pose and coefficients they are rebuilt from (about 2 kB per frame), exactly
+            when ``decoder`` names the decoder graph that made them.
+        decoder: SHA-256 of the pipeline's decoder graph (:func:`decoder_id`), recorded in the
+            results log's header.
         queue_frames: raw frames that may wait for the writer before new ones are dropped.
         queue_results: results that may wait before new ones are dropped.
         jpeg_quality, camera_type: passed to :class:`R3DWriter`.
     """
 
     def __init__(self, path: str | os.PathLike, *, fps: float, face_model: FaceModel | None = None,
-                 store_vertices: bool = True, queue_frames: int = DEFAULT_QUEUE_FRAMES,
+                 store_vertices: bool = True, decoder: str = "", queue_frames: int = DEFAULT_QUEUE_FRAMES,
                  queue_results: int = DEFAULT_QUEUE_RESULTS, jpeg_quality: int = 90, camera_type: int = 0,
                  wait_for_writer: bool = False):
         if not (fps > 0):
@@ -103,7 +106,7 @@ class Recorder:
             num_expression=face_model.num_expression if face_model else 53,
             num_vertices=REGION_SIZES["face"] if store_vertices else 0,
             expression_names=face_model.expression_names if face_model else (),
-            face_model=face_model.source if face_model else "")
+            face_model=face_model.source if face_model else "", decoder=decoder)
         try:
             self._results = ResultsLogWriter(self.paths.results, header)
         except OSError as exc:

@@ -84,8 +84,10 @@ class LogHeader:
     """What the results log needs to decode its records.
 
     fps: the take's nominal frame rate; num_identity, num_expression: coefficient counts;
-    num_vertices: stored vertices per result (0: rebuild them from the face model);
-    expression_names: the model's expression names; face_model: a description of the model.
+    num_vertices: stored vertices per result (0: rebuild them, see ``decoder``);
+    expression_names: the model's expression names; face_model: a description of the model;
+    decoder: SHA-256 of the decoder graph (``assets/decoder.onnx``) that made the meshes, so
+    that a take without stored vertices rebuilds them exactly; empty: the linear face model.
     """
 
     fps: float
@@ -94,12 +96,14 @@ class LogHeader:
     num_vertices: int = 0
     expression_names: tuple[str, ...] = ()
     face_model: str = ""
+    decoder: str = ""
     version: int = VERSION
 
     def to_json(self) -> bytes:
         data = {"version": self.version, "fps": self.fps, "num_identity": self.num_identity,
                 "num_expression": self.num_expression, "num_vertices": self.num_vertices,
-                "expression_names": list(self.expression_names), "face_model": self.face_model}
+                "expression_names": list(self.expression_names), "face_model": self.face_model,
+                "decoder": self.decoder}
         return json.dumps(data).encode("utf-8")
 
     @classmethod
@@ -109,7 +113,8 @@ class LogHeader:
             return cls(fps=float(data["fps"]), num_identity=int(data["num_identity"]),
                        num_expression=int(data["num_expression"]), num_vertices=int(data["num_vertices"]),
                        expression_names=tuple(data.get("expression_names", ())),
-                       face_model=str(data.get("face_model", "")), version=int(data.get("version", VERSION)))
+                       face_model=str(data.get("face_model", "")), decoder=str(data.get("decoder", "")),
+                       version=int(data.get("version", VERSION)))
         except (ValueError, KeyError, TypeError) as exc:
             raise RecordingError(f"{path}: corrupt results-log header ({exc})") from None
 

@@ -8,6 +8,8 @@ import tempfile
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from app.export.target import give_usual_mode
+
 
 @dataclass(frozen=True)
 class TakeSummary:
@@ -44,6 +46,7 @@ class TakeSummary:
         path = Path(path)
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
         try:
+            give_usual_mode(temp)  # readable like the take's other files, not mkstemp's 0600
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 json.dump(self.to_dict(), file, indent=2)
                 file.write("\n")

@@ -24,6 +24,7 @@ import numpy as np
 from app.export import CancelFlag, ProgressCallback, exporter_for
 from app.export.space import Space
 from app.recording.errors import RecordingError
+from app.recording.mesh_rebuild import MeshRebuilder
 from app.recording.paths import TakePaths
 from app.recording.results_log import LogHeader, ResultsLog, read_results_log
 from app.recording.summary import TakeSummary
@@ -171,17 +172,18 @@ class Take:
         """The recorded results in source order.
 
         When the log holds no vertices and ``face_model`` is given, each result's vertices are
-        rebuilt as ``R @ model(identity, expression) + t`` (face region, camera frame).
+        rebuilt from its pose and coefficients (:class:`~app.recording.mesh_rebuild.MeshRebuilder`:
+        with the recorded decoder, as the pipeline made them; face region, camera frame).
         """
         if self.log is None:
             return
-        rebuild = face_model is not None and self.log.header.num_vertices == 0
+        rebuild = None
+        if face_model is not None and self.log.header.num_vertices == 0:
+            rebuild = MeshRebuilder(self.log.header.decoder, face_model, where=str(self.paths.base))
         for result in self.log.iter_results():
             needed = (result.rotation, result.translation, result.identity, result.expression)
-            if rebuild and result.vertices is None and all(value is not None for value in needed):
-                head = face_model.vertices(result.identity, result.expression, region="face").astype(np.float64)
-                vertices = (head @ result.rotation.T + result.translation).astype(np.float32)
-                result = dataclasses.replace(result, vertices=vertices)
+            if rebuild is not None and result.vertices is None and all(value is not None for value in needed):
+                result = dataclasses.replace(result, vertices=rebuild.vertices(result))
             yield result
 
     def results(self, face_model: FaceModel | None = None) -> list[FaceResult]:

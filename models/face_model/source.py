@@ -88,6 +88,15 @@ def is_archive(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
+def announce_build(origin: Path) -> None:
+    """One line on stderr before the first-run build (about 15 s), which otherwise looks idle.
+
+    A warning so that it shows at the default log level; it appears once per user cache.
+    """
+    log.warning("building the face model once into the user cache from %s (first run only, "
+                "about 15 s)", origin)
+
+
 def extract_archive(archive: Path, destination: Path) -> Path:
     """Unpack ``archive`` (zip or tar) into ``destination``; return its ``FaceXModel`` folder.
 
@@ -98,11 +107,13 @@ def extract_archive(archive: Path, destination: Path) -> Path:
         if archive.name.lower().endswith(".zip"):
             with zipfile.ZipFile(archive) as zf:
                 members = [m for m in zf.namelist() if f"{FOLDER_NAME}/" in m]
-                zf.extractall(destination, members=members)
+                for member in _unpacking(members):
+                    zf.extract(member, destination)
         else:
             with tarfile.open(archive) as tf:
                 members = [m for m in tf.getmembers() if f"{FOLDER_NAME}/" in m.name + "/"]
-                tf.extractall(destination, members=members, filter="data")
+                for member in _unpacking(members):
+                    tf.extract(member, destination, filter="data")
     except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise ModelError(f"ICT-FaceKit archive {archive} is corrupt or truncated ({reason})") from None
@@ -110,6 +121,11 @@ def extract_archive(archive: Path, destination: Path) -> Path:
     if folder is None:
         raise ModelError(f"ICT-FaceKit archive {archive} holds no {FOLDER_NAME}/ folder")
     return folder
+
+
+def _unpacking(members: list) -> Iterator:
+    """``members`` with a progress bar on a terminal (none when stderr is not one)."""
+    return iter(tqdm(members, desc="Unpacking ICT-FaceKit", unit="file", disable=None, leave=False))
 
 
 def download(url: str, destination: Path, timeout_s: float = 60.0) -> None:
@@ -169,6 +185,12 @@ def verified_model_folder(
         yield folder
 
 
+def alternatives(shared_archive: Path = SHARED_ARCHIVE) -> str:
+    """What a user without network can do instead (appended to a failed download's line)."""
+    return (f"without network, set ${ENV_DIR} to a {FOLDER_NAME}/ folder (an ICT-FaceKit checkout) or an "
+            f"archive of it, or put the packed archive at {shared_archive}")
+
+
 def _locate(
     checksums: Mapping[str, str],
     cache_dir: Path,
@@ -180,6 +202,7 @@ def _locate(
     configured = environ.get(ENV_DIR)
     if configured:
         path = Path(configured).expanduser()
+        announce_build(path)
         if is_archive(path):
             return extract_archive(path, scratch)
         folder = find_model_folder(path) if path.is_dir() else None
@@ -189,12 +212,16 @@ def _locate(
             )
         return folder
     if shared_archive.is_file():
-        log.info("building the face model from %s", shared_archive)
+        announce_build(shared_archive)
         return extract_archive(shared_archive, scratch)
     downloaded = cache_dir / f"ICT-FaceKit-{PINNED_COMMIT}.zip"
     if not downloaded.is_file():
         log.info("downloading ICT-FaceKit %s from %s", PINNED_COMMIT[:8], url)
-        download(url, downloaded)
+        try:
+            download(url, downloaded)
+        except ModelError as exc:
+            raise ModelError(f"{exc}; {alternatives(shared_archive)}") from None
+    announce_build(downloaded)
     try:
         folder = extract_archive(downloaded, scratch)
         verify_folder(folder, checksums)

@@ -60,3 +60,19 @@ def test_screenshot_with_the_real_pipeline(tmp_path):
                           capture_output=True, text=True, env=env, timeout=180, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--export", "take.abc"], "--export is a headless option"),
+    (["--record", "takes"], "--record is a headless option"),
+    (["--report", "r.json"], "--report is a headless option"),
+    (["--space", "opencv"], "--space is a headless option"),
+    (["--export", "x.csv", "--report", "r.json"], "--export, --report are headless options"),
+    (["--headless", "--screenshot", "x.png"], "--screenshot needs the window"),
+])
+def test_options_of_the_other_mode_are_one_line_and_exit_2(tmp_path, args, words):
+    done = run(args, tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [f"main.py: {done.stderr.strip().split(': ', 1)[1]}"]
+    assert words in done.stderr, done.stderr
+    assert list(tmp_path.glob("*.json")) == [] and not (tmp_path / "x.png").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import io
+import logging
 import tarfile
 import threading
 import zipfile
@@ -111,8 +112,22 @@ def test_truncated_archive_is_an_error_and_leaves_nothing(server: Server, tmp_pa
 
 
 def test_no_network_is_one_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match="could not download ICT-FaceKit"):
+    with pytest.raises(ModelError, match="could not download ICT-FaceKit") as error:
         fetch("http://127.0.0.1:9/archive.zip", tmp_path)
+    message = str(error.value)
+    assert "\n" not in message
+    assert "$ICT_FACEKIT_DIR" in message and str(tmp_path / "absent.tar.xz") in message, message
+
+
+def test_a_build_says_so_in_one_line(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "checkout" / "FaceXModel"
+    folder.mkdir(parents=True)
+    for name, data in FILES.items():
+        (folder / name).write_bytes(data)
+    with caplog.at_level(logging.WARNING):
+        fetch("http://127.0.0.1:9/unused", tmp_path / "c1", {"ICT_FACEKIT_DIR": str(folder.parent)})
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(lines) == 1 and "building the face model" in lines[0] and str(folder.parent) in lines[0]
 
 
 def test_environment_folder_and_archive(tmp_path: Path) -> None:
