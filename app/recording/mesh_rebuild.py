@@ -12,21 +12,21 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from inference.branches import Decoder
-from inference.sidecar import Sidecar
 
 from app.config import ASSETS_DIR
 from models.errors import FaceFromXError
 from models.face_model import FaceModel
 from models.face_model.source import sha256_of
 from models.face_result import FaceResult
+from runtime.branches import Decoder
+from runtime.sidecar import Sidecar
 
 log = logging.getLogger(__name__)
 
 
 def decoder_id(sidecar: Sidecar) -> str:
     """The SHA-256 of a decoder's ONNX graph (from its sidecar when recorded there)."""
-    return str(sidecar.data.get("sha256") or sha256_of(sidecar.onnx))
+    return sidecar.sha256 or sha256_of(sidecar.onnx_path)
 
 
 class MeshRebuilder:
