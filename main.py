@@ -4,8 +4,7 @@
     python main.py --screenshot out.png --quit-after 5   # save the window after 5 s and exit
     python main.py --headless --source SRC --mode MODE --frames N --report r.json
 
-The command-line contract is docs/CONTRACT.md in the shared folder; this is the only place
-that calls ``sys.exit``.
+The command-line contract is docs/CONTRACT.md; this is the only place that calls ``sys.exit``.
 """
 
 from __future__ import annotations
@@ -31,7 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-refine", dest="refine", action="store_false",
                         help="turn off depth refinement")
     parser.add_argument("--export", action="append", default=[], metavar="PATH",
-                        help="NAME.abc, NAME.csv, NAME.jsonl or a directory/ for OBJ (repeatable)")
+                        help="NAME.abc, NAME.csv, NAME.jsonl, NAME.glb / NAME.gltf (a rig) or a directory/ for OBJ "
+                             "(repeatable)")
     parser.add_argument("--space", choices=["gl", "opencv"],
                         help="coordinate frame of exports (default: gl, y up)")
     parser.add_argument("--record", type=Path, metavar="DIR", help="record the take into DIR")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.camera import Intrinsics
+from models.conventions import GL_FROM_OPENCV, points_opencv_to_gl
 from models.face_model import FaceModel
 from models.face_model.eyes import (
     EYEBALL_RANGES,
@@ -29,14 +30,10 @@ from models.face_result import FaceResult
 from models.geometry import depth_to_xyz
 from models.normals import vertex_normals
 
-_FLIP = np.array([1.0, -1.0, -1.0])
-
 
 def view_from_opencv(points: np.ndarray) -> np.ndarray:
     """(..., 3) OpenCV camera-frame points -> (..., 3) float32 scene (y-up) points."""
-    out = np.array(points, dtype=np.float32, copy=True)
-    out[..., 1:] *= -1.0
-    return out
+    return points_opencv_to_gl(np.asarray(points, dtype=np.float32))
 
 
 def head_from_view(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
@@ -46,7 +43,7 @@ def head_from_view(rotation: np.ndarray, translation: np.ndarray) -> np.ndarray:
     """
     rotation = np.asarray(rotation, dtype=np.float64)
     matrix = np.eye(4)
-    matrix[:3, :3] = rotation.T * _FLIP[None, :]  # R.T @ diag(1, -1, -1)
+    matrix[:3, :3] = rotation.T @ GL_FROM_OPENCV  # the GL flip is its own inverse
     matrix[:3, 3] = -rotation.T @ np.asarray(translation, dtype=np.float64)
     return matrix
 
