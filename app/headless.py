@@ -125,13 +125,11 @@ def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
             sender = StreamSender(stream_targets, pipeline.model.arkit_matrix, subject=config.stream_subject,
                                   fps=source.fps)
             stack.callback(sender.close)
-            session.result_sinks.append(sender.submit)
+            session.result_sinks.append(sender.sink)
         progress = stack.enter_context(tqdm(total=limit, unit="frame", desc="Processing", disable=None, leave=False))
-        pending: dict[int, Frame] = {}
 
-        def on_result(result: FaceResult) -> None:
+        def on_result(frame: Frame, result: FaceResult) -> None:
             nonlocal found
-            frame = pending.pop(result.index, None)
             found += result.found
             if not result.found:
                 report.missing_frames.append(result.index)
@@ -142,11 +140,10 @@ def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
                 export.write(result)
             if recorder is not None:
                 recorder.add_result(result)
-            if metrics is not None and frame is not None:
+            if metrics is not None:
                 metrics.add(frame, result)
             progress.update(1)
 
-        session.frame_taps.insert(0, lambda frame: pending.__setitem__(frame.index, frame))
         session.result_sinks.append(on_result)
         signals.on_stop = session.stop
         if signals.received is not None:  # a signal while loading: no frame is read

@@ -153,7 +153,8 @@ class Pipeline:
                 rotation, translation, identity, expression = self.smoother(
                     rotation, translation, identity, expression, frame.timestamp)
         with stage("mesh"):
-            result = self._result(frame, mode, estimate, rotation, translation, identity, expression)
+            result = replace(self._result(frame, mode, estimate, rotation, translation, identity, expression),
+                             crop=located.crop)
         if not self._plausible(result):
             return self._not_found(frame, mode, stages, start)
         if mode in DEPTH_MODES:

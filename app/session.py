@@ -26,7 +26,7 @@ from models.frame import Frame
 log = logging.getLogger(__name__)
 
 FrameTap = Callable[[Frame], None]
-ResultSink = Callable[[FaceResult], None]
+ResultSink = Callable[[Frame, FaceResult], None]  # each result with the frame it came from
 
 
 class InternalError(FaceFromXError):
@@ -154,5 +154,5 @@ class Session:
                 result = self.process(frame)
                 self.stats.processed += 1
                 for sink in self.result_sinks:
-                    sink(result)
+                    sink(frame, result)
         self.stats.dropped = self._slot.dropped

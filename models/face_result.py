@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from models.camera import Intrinsics
+from models.crop import FaceCrop
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,7 +24,11 @@ class FaceResult:
             None before the first one) so that sinks can repeat it and stay frame-aligned.
         rotation: (3, 3) float64 camera from head; translation: (3,) float64 metres.
         identity: (100,) float32; expression: (53,) float32 in [0, 1] (face-model order).
-        vertices: (9409, 3) float32 posed face region, face-model vertex order.
+        vertices: (N, 3) float32 posed vertices of the face model's ``region`` (9409 for
+            ``face``), face-model vertex order.
+        region: the face-model region ``vertices`` holds (``face``).
+        crop: the crop the network saw this frame (source pixels, rotated square); None when
+            no face was localized.
         landmarks_3d: (68, 3) float32; landmarks_2d: (68, 2) float32 pixels of the source
             image (Multi-PIE order).
         mode: the input mode that produced it (``rgb``, ``depth`` or ``rgbd``).
@@ -60,6 +65,8 @@ class FaceResult:
     stage_ms: dict[str, float] = field(default_factory=dict)
     latency_ms: float = 0.0
     confidence: float | None = None
+    region: str = "face"
+    crop: FaceCrop | None = None
     gaze: np.ndarray | None = None
     blink: np.ndarray | None = None
     mesh_points_2d: np.ndarray | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from models.face_model import REGION_SIZES, FaceModel
+from models.face_model import FaceModel
 from models.face_model.arkit import ARKIT_NAMES
 from models.face_result import FaceResult
 from models.frame import Frame
@@ -71,7 +71,7 @@ def crop_outline(result: FaceResult) -> np.ndarray | None:
     Uses the pipeline's crop (a :class:`models.crop.FaceCrop`, square and rotated) when the
     result carries one, else the square around the projected landmarks.
     """
-    crop = getattr(result, "crop", None)
+    crop = result.crop
     if crop is not None:
         centre = np.array([crop.centre_x, crop.centre_y])
         half = 0.5 * crop.size
@@ -134,7 +134,7 @@ class PacketBuilder:
     def __init__(self, model: FaceModel, lut: np.ndarray, curves: tuple[str, ...] = DEFAULT_CURVES):
         self.model = model
         self.lut = np.asarray(lut, dtype=np.uint8)[:, :3]
-        self._faces: dict[int, np.ndarray] = {}
+        self._faces: dict[str, np.ndarray] = {}
         self.eyeballs = EyeballGeometry(model)
         self._lock = threading.Lock()
         self.point_cloud = False
@@ -153,15 +153,11 @@ class PacketBuilder:
             self._curve_names = tuple(names)
             self._curve_rows = self.model.arkit_matrix[rows]
 
-    def faces_for(self, num_vertices: int) -> np.ndarray | None:
-        """The triangles of the model region with ``num_vertices`` vertices (None if none)."""
-        if num_vertices not in self._faces:
-            names = [name for name, size in REGION_SIZES.items() if size == num_vertices]
-            if not names:
-                return None
-            self._faces[num_vertices] = np.ascontiguousarray(self.model.region(names[0]).triangles,
-                                                             dtype=np.int32)
-        return self._faces[num_vertices]
+    def faces_for(self, region: str) -> np.ndarray:
+        """The triangles of the face model's ``region`` (int32, cached)."""
+        if region not in self._faces:
+            self._faces[region] = np.ascontiguousarray(self.model.region(region).triangles, dtype=np.int32)
+        return self._faces[region]
 
     def build(self, frame: Frame, result: FaceResult, captured_at: float) -> DisplayPacket:
         with self._lock:
@@ -169,9 +165,7 @@ class PacketBuilder:
         mesh = pose = points = eyes = None
         curves: dict[str, float] = {}
         if result.has_face:
-            faces = self.faces_for(result.vertices.shape[0])
-            if faces is not None:
-                mesh = mesh_arrays(result.vertices, faces)
+            mesh = mesh_arrays(result.vertices, self.faces_for(result.region))
             eyes = self.eyeballs.meshes(result)
             if result.rotation is not None and result.translation is not None:
                 pose = head_from_view(result.rotation, result.translation)

@@ -24,6 +24,7 @@ from app.recording import Recorder, RecordingError, Take
 from models.errors import FaceFromXError
 from models.face_model import FaceModel
 from models.face_result import FaceResult
+from models.frame import Frame
 from ui.worker import SessionWorker
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ class TakeController(QObject):
                 if self.recorder is recorder:
                     raise  # not the stop race: a real failure
 
-    def _add_result(self, result: FaceResult) -> None:  # pipeline thread
+    def _add_result(self, frame: Frame, result: FaceResult) -> None:  # pipeline thread
         recorder = self.recorder
         if recorder is not None:
             try:

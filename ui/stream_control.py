@@ -112,7 +112,7 @@ class StreamControl(QWidget):
                 self.button.blockSignals(False)
                 self.failed.emit(str(exc))
                 return
-            self.worker.result_sinks.append(self.sender.submit)
+            self.worker.result_sinks.append(self.sender.sink)
         else:
             self._stop()
         self.targets_edit.setEnabled(not on)
@@ -124,8 +124,8 @@ class StreamControl(QWidget):
         sender, self.sender = self.sender, None
         if sender is None:
             return
-        if sender.submit in self.worker.result_sinks:
-            self.worker.result_sinks.remove(sender.submit)
+        if sender.sink in self.worker.result_sinks:
+            self.worker.result_sinks.remove(sender.sink)
         sender.close(timeout=1.0)
 
     def shutdown(self) -> None:

@@ -113,8 +113,7 @@ class SessionWorker(QObject):
         self._display_thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._skipped_before = 0
-        self._captured_at: OrderedDict[int, float] = OrderedDict()
-        self._current: Frame | None = None
+        self._captured_at: OrderedDict[int, float] = OrderedDict()  # frame index -> capture time
         self.last_result: FaceResult | None = None
         self.metrics: LiveFitError | None = None  # the status bar's fit error, per session
 
@@ -222,7 +221,7 @@ class SessionWorker(QObject):
 
     def _on_frame(self, frame: Frame) -> None:
         with self._lock:
-            self._captured_at[id(frame)] = time.perf_counter()
+            self._captured_at[frame.index] = time.perf_counter()  # for the display latency
             while len(self._captured_at) > 16:
                 self._captured_at.popitem(last=False)
         for tap in tuple(self.frame_taps):
@@ -258,21 +257,18 @@ class SessionWorker(QObject):
         except Exception as exc:
             log.exception("the pipeline failed on frame %d", frame.index)
             raise FaceFromXError(f"the pipeline failed on frame {frame.index}: {exc}") from exc
-        self._current = frame
         return result
 
-    def _on_result(self, result: FaceResult) -> None:
+    def _on_result(self, frame: Frame, result: FaceResult) -> None:
         for sink in tuple(self.result_sinks):
-            sink(result)
-        frame = self._current
+            sink(frame, result)
         self.last_result = result
-        if frame is not None:
-            if self.metrics is None:
-                self.metrics = LiveFitError(getattr(self.pipeline, "model", None), interval_s=FIT_ERROR_INTERVAL_S,
-                                            keep=FIT_ERROR_KEEP)
-            self.metrics.offer(frame, result)
+        if self.metrics is None:
+            self.metrics = LiveFitError(getattr(self.pipeline, "model", None), interval_s=FIT_ERROR_INTERVAL_S,
+                                        keep=FIT_ERROR_KEEP)
+        self.metrics.offer(frame, result)
         with self._lock:
-            captured_at = self._captured_at.pop(id(frame), time.perf_counter())
+            captured_at = self._captured_at.pop(frame.index, time.perf_counter())
         slot = self._slot
         if slot is not None:
             try:

@@ -31,7 +31,8 @@ import os
 import struct
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,6 +40,7 @@ import numpy as np
 
 from app.recording.errors import RecordingError
 from models.camera import Intrinsics
+from models.face_model.eyes import EyeCurves
 from models.face_result import FaceResult
 
 log = logging.getLogger(__name__)
@@ -258,11 +260,24 @@ class ResultsLog:
         """Every stored FaceResult, in file order (source order)."""
         dtype = self.header.result_dtype
         for payload in self._payloads(self.result_offsets):
-            yield decode_result(payload, dtype)
+            yield self._with_eyes(decode_result(payload, dtype))
 
     def result_at(self, position: int) -> FaceResult:
         """The ``position``-th stored result."""
-        return decode_result(next(self._payloads([self.result_offsets[position]])), self.header.result_dtype)
+        payload = next(self._payloads([self.result_offsets[position]]))
+        return self._with_eyes(decode_result(payload, self.header.result_dtype))
+
+    def _with_eyes(self, result: FaceResult) -> FaceResult:
+        """The eye state (gaze, blink) is a function of the eye curves, as the pipeline made it:
+        recomputed here rather than stored."""
+        eyes = self._eye_curves
+        if result.expression is None or eyes is None:
+            return result
+        return replace(result, gaze=eyes.gaze(result.expression), blink=eyes.blink_of(result.expression))
+
+    @cached_property
+    def _eye_curves(self) -> EyeCurves | None:
+        return EyeCurves(self.header.expression_names) if self.header.expression_names else None
 
 
 def _read_header(file: BinaryIO, path: Path) -> tuple[LogHeader, int]:

@@ -6,7 +6,7 @@
 - :mod:`~app.stream.sender`: the thread that sends without slowing the pipeline.
 
 >>> sender = open_streams(["livelink", "vmc:192.168.1.20"], face_model.arkit_matrix, fps=30)
->>> session.result_sinks.append(sender.submit)
+>>> session.result_sinks.append(sender.sink)
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from app.stream.target import LIVELINK, StreamTarget
 from app.stream.vmc import VmcEncoder
 from models.arkit_values import arkit_values
 from models.face_result import FaceResult
+from models.frame import Frame
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,9 @@ class StreamSender:
             self.submitted += 1
             self._condition.notify()
 
-    __call__ = submit  # a session result sink
+    def sink(self, frame: Frame, result: FaceResult) -> None:
+        """A session result sink: :meth:`submit` the result (the frame is not needed)."""
+        self.submit(result)
 
     # -- any thread -------------------------------------------------------------------------------
 

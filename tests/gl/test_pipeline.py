@@ -44,7 +44,11 @@ def test_depth_modes_find_and_fit_the_face(pipeline: Pipeline, frames: list[Fram
     assert len(found) >= len(frames) - 1
     for result in found:
         assert result.mode == mode.value
-        assert result.vertices.shape == (9409, 3) and result.vertices.dtype == np.float32
+        assert result.region == "face" and result.vertices.shape == (REGION_SIZES["face"], 3)
+        assert result.vertices.dtype == np.float32
+        # the crop the network saw rides with the result, around the face it found
+        centre = np.array([result.crop.centre_x, result.crop.centre_y])
+        assert np.linalg.norm(result.landmarks_2d.mean(axis=0) - centre) < 0.25 * result.crop.size
         assert result.landmarks_2d.shape == (68, 2) and result.landmarks_3d.shape == (68, 3)
         assert result.identity.shape == (100,) and result.expression.shape == (53,)
         assert {"localize", "infer", "refine", "smooth", "mesh"} <= set(result.stage_ms)

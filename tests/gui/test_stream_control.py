@@ -39,7 +39,7 @@ def test_stream_on_sends_and_shows_the_rate_off_stops(qtbot, make_window, receiv
     assert control.active and control.button.isChecked()
     assert not control.targets_edit.isEnabled() and not control.subject_edit.isEnabled()
     sender = control.sender
-    assert sender.submit in window.worker.result_sinks
+    assert sender.sink in window.worker.result_sinks
     qtbot.waitUntil(lambda: len(livelink.datagrams) >= 10 and len(vmc.datagrams) >= 10, timeout=15000)
     ok, face = PyLiveLinkFace.decode(livelink.datagrams[-1])
     assert ok and face.name == "Gui Actor"
@@ -49,7 +49,7 @@ def test_stream_on_sends_and_shows_the_rate_off_stops(qtbot, make_window, receiv
                     timeout=10000)
     qtbot.mouseClick(control.button, qtbot_left())
     assert not control.active and control.targets_edit.isEnabled()
-    assert sender.submit not in window.worker.result_sinks and sender.frames_sent >= 10
+    assert sender.sink not in window.worker.result_sinks and sender.frames_sent >= 10
     count = len(livelink.datagrams)
     qtbot.wait(400)
     assert len(livelink.datagrams) <= count + 1  # one frame may have been on its way

@@ -59,11 +59,13 @@ def test_live_display_drops_stale_frames_but_taps_see_every_frame() -> None:
     session = Session(source, slow_process, drop_stale=True)
     tapped, results = [], []
     session.frame_taps.append(lambda f: tapped.append(f.index))
-    session.result_sinks.append(lambda r: results.append(r.index))
+    session.result_sinks.append(lambda f, r: results.append((f.index, r.index)))
     stats = session.run()
     assert tapped == list(range(300))
     assert stats.captured == 300 and stats.processed == len(results)
     assert stats.dropped > 0 and stats.processed + stats.dropped == 300
+    assert all(f == r for f, r in results), "each result comes with its own frame"
+    results = [r for _, r in results]
     assert results == sorted(results) and results[-1] == 299, "the newest frame is always processed"
     assert source.opened and source.closed
 
@@ -71,9 +73,9 @@ def test_live_display_drops_stale_frames_but_taps_see_every_frame() -> None:
 def test_offline_runs_process_every_frame() -> None:
     session = Session(CountingSource(100), slow_process, drop_stale=False)
     results = []
-    session.result_sinks.append(lambda r: results.append(r.index))
+    session.result_sinks.append(lambda f, r: results.append((f.index, r.index)))
     stats = session.run()
-    assert results == list(range(100)) and stats.dropped == 0
+    assert results == [(i, i) for i in range(100)] and stats.dropped == 0
 
 
 def test_a_source_error_ends_the_session_with_its_message() -> None:
