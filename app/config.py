@@ -8,6 +8,7 @@ from pathlib import Path
 
 from inference.smoothing import OneEuroConfig, SmoothingConfig
 from models.config_files import ConfigError, from_dict, read_config_file, to_dict, write_config_file
+from models.mode import Mode
 
 ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 
@@ -15,18 +16,23 @@ ASSETS_DIR = Path(__file__).resolve().parents[1] / "assets"
 class PipelineConfig:
     """How frames become faces.
 
-    mode: ``rgb``, ``depth``, ``rgbd`` or None (the source's richest); refine: Gauss-Newton
-    depth refinement in depth modes; smoothing: One Euro settings; assets_dir: where the
+    mode: the :class:`Mode` (a string such as ``rgbd`` is parsed), or None (the richest the
+    frames offer); refine: Gauss-Newton refinement (the depth fit in depth modes, the
+    landmark fit in RGB mode); smoothing: One Euro settings; assets_dir: where the
     ONNX branches and sidecars live; threads: ONNX Runtime intra-op threads (0: automatic);
     use_gpu: allow CUDA when onnxruntime-gpu finds a device.
     """
 
-    mode: str | None = None
+    mode: Mode | None = None
     refine: bool = True
     smoothing: SmoothingConfig = SmoothingConfig()
     assets_dir: Path = ASSETS_DIR
     threads: int = 0
     use_gpu: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.mode, str):
+            object.__setattr__(self, "mode", Mode.parse(self.mode))
 
 
 def load_config(path: Path) -> PipelineConfig:

@@ -98,7 +98,7 @@ def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
     for path in [*config.exports, *([config.record / "x"] if config.record else [])]:
         _make_parent(Path(path))
     limit = config.frames or source.num_frames  # None: until the source ends or a signal
-    pipeline = Pipeline(PipelineConfig(**{**config.pipeline.__dict__, "mode": mode.value, "refine": config.refine}))
+    pipeline = Pipeline(PipelineConfig(**{**config.pipeline.__dict__, "mode": mode, "refine": config.refine}))
     report = RunReport(source=config.source, mode=mode.value)
     metrics = MetricsWorker(pipeline.model) if config.report else None
     found = 0

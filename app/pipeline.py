@@ -28,7 +28,7 @@ from models.face_model import FaceModel, load_face_model
 from models.face_model.eyes import EyeCurves
 from models.face_result import FaceResult
 from models.frame import Frame
-from models.mode import Mode
+from models.mode import Mode, modes_of, richest_mode
 from runtime.branches import Branch, BranchOutput, Decoder
 from runtime.onnx_session import SessionConfig
 
@@ -72,9 +72,7 @@ class Pipeline:
         self.refiner = TakeRefiner(self.model, RefineConfig())
         self.colour = ColourFit(self.model, config.assets_dir)
         self.smoother = FaceSmoother(config.smoothing)
-        self.refine = config.refine
-        self.smoothing_enabled = config.smoothing.enabled
-        self._mode: Mode | None = Mode.parse(config.mode) if config.mode else None
+        self._mode: Mode | None = config.mode
         self._last: FaceResult | None = None
         self._last_fit: RefineResult | None = None  # the previous frame's raw (unsmoothed) fit
         self._last_colour: tuple | None = None  # the previous frame's raw colour fit (R, t, e)
@@ -93,6 +91,22 @@ class Pipeline:
             self._mode = mode
             self.smoother.reset()
 
+    def apply(self, config: PipelineConfig) -> None:
+        """Take the controls of ``config`` (mode, refinement, smoothing on or off) from the next
+        frame on; the weights and threads stay those the pipeline was built with."""
+        if config.mode is not None:
+            self.set_mode(config.mode)
+        self.config = replace(self.config, mode=config.mode or self.config.mode, refine=config.refine,
+                              smoothing=replace(self.config.smoothing, enabled=config.smoothing.enabled))
+
+    @property
+    def refine(self) -> bool:
+        return self.config.refine
+
+    @property
+    def smoothing_enabled(self) -> bool:
+        return self.config.smoothing.enabled
+
     def reset(self) -> None:
         """Forget the track, the accumulated identity and the filters (a new take or actor)."""
         self.tracker.reset()
@@ -106,8 +120,7 @@ class Pipeline:
     # -- processing -----------------------------------------------------------------------------
 
     def _resolve_mode(self, frame: Frame) -> Mode:
-        mode = self._mode or (Mode.RGBD if frame.depth is not None and frame.rgb is not None
-                              else Mode.DEPTH if frame.depth is not None else Mode.RGB)
+        mode = self._mode or richest_mode(modes_of(frame.rgb is not None, frame.depth is not None))
         if mode in DEPTH_MODES and frame.depth is None:
             raise ModeNotAvailableError(f"mode {mode.value!r} needs depth, and this source gives none")
         if mode in (Mode.RGB, Mode.RGBD) and frame.rgb is None:

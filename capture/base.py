@@ -9,7 +9,7 @@ from types import TracebackType
 
 from models.errors import FaceFromXError
 from models.frame import Frame
-from models.mode import MODE_PREFERENCE, Mode
+from models.mode import MODE_PREFERENCE, Mode, richest_mode
 
 
 class CaptureError(FaceFromXError):
@@ -61,7 +61,7 @@ class FrameSource(abc.ABC):
     @property
     def default_mode(self) -> Mode:
         """The richest mode the source offers."""
-        return next(mode for mode in MODE_PREFERENCE if mode in self.modes)
+        return richest_mode(self.modes)
 
     def check_mode(self, mode: Mode) -> None:
         """Raise :class:`CaptureError` if this source cannot serve ``mode``."""

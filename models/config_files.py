@@ -11,6 +11,7 @@ mappings, tuples from lists, ``Path`` from strings, numbers checked (an integer 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import types
 import typing
@@ -96,6 +97,8 @@ def to_dict(config: Any) -> dict[str, Any]:
             return [plain(v) for v in value]
         if isinstance(value, Path):
             return str(value)
+        if isinstance(value, enum.Enum):
+            return value.value
         return value
 
     return plain(config)

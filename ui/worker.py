@@ -47,12 +47,11 @@ FIT_ERROR_KEEP = 8
 class PipelineLike(Protocol):
     """What the window needs of :class:`app.pipeline.Pipeline`."""
 
-    refine: bool
-    smoothing_enabled: bool
-
     def process(self, frame: Frame) -> FaceResult: ...
 
     def set_mode(self, mode: Mode) -> None: ...
+
+    def apply(self, config: PipelineConfig) -> None: ...
 
     def reset(self) -> None: ...
 
@@ -70,7 +69,7 @@ class Controls:
 
     def config(self) -> PipelineConfig:
         base = PipelineConfig()
-        return dataclasses.replace(base, mode=self.mode.value if self.mode else None, refine=self.refine,
+        return dataclasses.replace(base, mode=self.mode, refine=self.refine,
                                    smoothing=dataclasses.replace(base.smoothing, enabled=self.smoothing))
 
 
@@ -242,11 +241,7 @@ class SessionWorker(QObject):
             self._applied = controls
         pipeline = self.pipeline
         if controls != self._applied:
-            applied = self._applied
-            if controls.mode is not None and (applied is None or controls.mode != applied.mode):
-                pipeline.set_mode(controls.mode)
-            pipeline.refine = controls.refine
-            pipeline.smoothing_enabled = controls.smoothing
+            pipeline.apply(controls.config())
             self._applied = controls
         if reset:
             pipeline.reset()

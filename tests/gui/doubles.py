@@ -22,9 +22,7 @@ class GroundTruthPipeline:
     def __init__(self, config: PipelineConfig = PipelineConfig()):  # noqa: B008
         self.config = config
         self.model = load_face_model()
-        self.mode = Mode.parse(config.mode) if config.mode else None
-        self.refine = config.refine
-        self.smoothing_enabled = config.smoothing.enabled
+        self.mode = config.mode
         self.mode_calls: list[Mode] = []
         self.modes_processed: list[str] = []
         self.resets = 0
@@ -34,6 +32,11 @@ class GroundTruthPipeline:
     def set_mode(self, mode: Mode) -> None:
         self.mode_calls.append(mode)
         self.mode = mode
+
+    def apply(self, config: PipelineConfig) -> None:
+        if config.mode is not None and config.mode != self.mode:
+            self.set_mode(config.mode)
+        self.config = config
 
     def reset(self) -> None:
         self.resets += 1
