@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from models.errors import ModelError
@@ -102,6 +103,25 @@ class TfliteModel:
         self._interpreter.set_tensor(self._input, np.ascontiguousarray(tensor, np.float32).reshape(self.input_shape))
         self._interpreter.invoke()
         return {name: self._interpreter.get_tensor(index) for name, index in self._outputs.items()}
+
+
+def square_crop_input(crop: np.ndarray, input_size: int, what: str) -> tuple[np.ndarray, float]:
+    """A square RGB crop as a model's input: (input_size, input_size, 3) float32 in [0, 1].
+
+    Args:
+        crop: (S, S, 3) uint8 RGB (resized to ``input_size`` when S differs).
+        what: what the crop is, for the error message (``landmark``, ``eye``).
+
+    Returns: the input, and ``S / input_size`` (model pixels -> the crop's own pixels).
+    Raises ValueError when the crop is not square RGB.
+    """
+    size = crop.shape[0]
+    if crop.ndim != 3 or crop.shape[1] != size or crop.shape[2] != 3:
+        raise ValueError(f"the {what} crop must be (S, S, 3) RGB, got {crop.shape}")
+    if size != input_size:
+        crop = cv2.resize(crop, (input_size, input_size),
+                          interpolation=cv2.INTER_AREA if size > input_size else cv2.INTER_LINEAR)
+    return crop.astype(np.float32) * (1.0 / 255.0), size / input_size
 
 
 def load_model(name: str, directory: Path | str | None = None, threads: int = 2) -> TfliteModel:

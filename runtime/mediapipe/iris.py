@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from runtime.mediapipe.files import load_model
+from runtime.mediapipe.files import load_model, square_crop_input
 
 __all__ = ["EYE_CORNERS", "IRIS_INPUT_SIZE", "IrisLandmarker", "IrisResult", "eye_boxes"]
 
@@ -88,16 +87,8 @@ class IrisLandmarker:
             crop: (S, S, 3) uint8 RGB (resized to 64 when S differs).
             flip: mirror the crop for the model and the points back (the image-right eye).
         """
-        size = crop.shape[0]
-        if crop.ndim != 3 or crop.shape[1] != size or crop.shape[2] != 3:
-            raise ValueError(f"the eye crop must be (S, S, 3) RGB, got {crop.shape}")
-        if size != self.input_size:
-            crop = cv2.resize(crop, (self.input_size, self.input_size),
-                              interpolation=cv2.INTER_AREA if size > self.input_size else cv2.INTER_LINEAR)
-        if flip:
-            crop = crop[:, ::-1]
-        out = self.model.run(crop.astype(np.float32) * (1.0 / 255.0))
-        k = size / self.input_size
+        tensor, k = square_crop_input(crop, self.input_size, "eye")
+        out = self.model.run(tensor[:, ::-1] if flip else tensor)
         result = []
         for name, count in ((self._contour_out, NUM_CONTOUR), (self._iris_out, NUM_IRIS)):
             p = out[name].reshape(count, 3).astype(np.float64)

@@ -18,10 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from runtime.mediapipe.files import load_model
+from runtime.mediapipe.files import load_model, square_crop_input
 
 __all__ = ["LANDMARK_INPUT_SIZE", "NUM_POINTS", "FaceLandmarker", "LandmarkResult", "landmark_box"]
 
@@ -93,16 +92,10 @@ class FaceLandmarker:
             crop: (S, S, 3) uint8 RGB, the face upright and about 1/1.5 of the side
                 (resized to 192 when S differs; points come back in the crop's own pixels).
         """
-        size = crop.shape[0]
-        if crop.ndim != 3 or crop.shape[1] != size or crop.shape[2] != 3:
-            raise ValueError(f"the landmark crop must be (S, S, 3) RGB, got {crop.shape}")
-        if size != self.input_size:
-            crop = cv2.resize(crop, (self.input_size, self.input_size),
-                              interpolation=cv2.INTER_AREA if size > self.input_size else cv2.INTER_LINEAR)
-        out = self.model.run(crop.astype(np.float32) * (1.0 / 255.0))
+        tensor, k = square_crop_input(crop, self.input_size, "landmark")
+        out = self.model.run(tensor)
         points = out[self._points_out].reshape(NUM_POINTS, 3).astype(np.float64)
         # Continuous input pixels -> the caller's crop, pixel centres at integers.
-        k = size / self.input_size
         points[:, :2] = points[:, :2] * k - 0.5
         points[:, 2] *= k
         logit = float(np.clip(out[self._score_out].reshape(-1)[0], -100.0, 100.0))
