@@ -114,10 +114,8 @@ def _run(config: HeadlessConfig, signals: StopSignals) -> RunReport:
         if config.record is not None:
             # The log keeps pose and coefficients; the meshes are rebuilt from them with the same
             # decoder (about 2 kB a frame instead of 115 kB; app.recording.mesh_rebuild).
-            decoder = getattr(pipeline, "decoder", None)
             recorder = Recorder.new_in(config.record, fps=source.fps, face_model=pipeline.model,
-                                       store_vertices=decoder is None,
-                                       decoder=decoder_id(decoder.sidecar) if decoder is not None else "",
+                                       store_vertices=False, decoder=decoder_id(pipeline.decoder.sidecar),
                                        wait_for_writer=True)
             stack.callback(recorder.close)
             session.frame_taps.append(recorder.add_frame)

@@ -72,7 +72,6 @@ class Pipeline:
         self.refiner = TakeRefiner(self.model, RefineConfig())
         self.colour = ColourFit(self.model, config.assets_dir)
         self.smoother = FaceSmoother(config.smoothing)
-        self._mode: Mode | None = config.mode
         self._last: FaceResult | None = None
         self._last_fit: RefineResult | None = None  # the previous frame's raw (unsmoothed) fit
         self._last_colour: tuple | None = None  # the previous frame's raw colour fit (R, t, e)
@@ -84,11 +83,11 @@ class Pipeline:
 
     @property
     def mode(self) -> Mode | None:
-        return self._mode
+        return self.config.mode
 
     def set_mode(self, mode: Mode) -> None:
-        if mode != self._mode:
-            self._mode = mode
+        if mode != self.config.mode:
+            self.config = replace(self.config, mode=mode)
             self.smoother.reset()
 
     def apply(self, config: PipelineConfig) -> None:
@@ -96,7 +95,7 @@ class Pipeline:
         frame on; the weights and threads stay those the pipeline was built with."""
         if config.mode is not None:
             self.set_mode(config.mode)
-        self.config = replace(self.config, mode=config.mode or self.config.mode, refine=config.refine,
+        self.config = replace(self.config, refine=config.refine,
                               smoothing=replace(self.config.smoothing, enabled=config.smoothing.enabled))
 
     @property
@@ -120,7 +119,7 @@ class Pipeline:
     # -- processing -----------------------------------------------------------------------------
 
     def _resolve_mode(self, frame: Frame) -> Mode:
-        mode = self._mode or richest_mode(modes_of(frame.rgb is not None, frame.depth is not None))
+        mode = self.config.mode or richest_mode(modes_of(frame.rgb is not None, frame.depth is not None))
         if mode in DEPTH_MODES and frame.depth is None:
             raise ModeNotAvailableError(f"mode {mode.value!r} needs depth, and this source gives none")
         if mode in (Mode.RGB, Mode.RGBD) and frame.rgb is None:
