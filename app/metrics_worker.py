@@ -26,12 +26,10 @@ import threading
 import time
 from collections import deque
 
-import numpy as np
-
 from models.face_model import REGION_SIZES, FaceModel, load_face_model
 from models.face_result import FaceResult
 from models.frame import Frame
-from models.metrics import face_fit_error_mm
+from models.metrics import face_fit_error_mm, vertex_error_mm
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +41,7 @@ def gt_error_mm(frame: Frame, result: FaceResult) -> float | None:
     if frame.ground_truth is None or result.vertices is None:
         return None
     narrow = REGION_SIZES["narrow_face"]
-    error = np.linalg.norm(result.vertices[:narrow] - frame.ground_truth.vertices[:narrow], axis=1)
-    return float(error.mean() * 1000.0)
+    return float(vertex_error_mm(result.vertices[:narrow], frame.ground_truth.vertices[:narrow]).mean())
 
 
 def measurable(frame: Frame, result: FaceResult) -> bool:
