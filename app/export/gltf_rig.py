@@ -32,16 +32,14 @@ from scipy.spatial.transform import Rotation
 
 from app.export.mesh import EXPORT_REGION
 from models.face_model import REGION_SIZES, FaceModel
+from models.face_model.eyes import EYEBALL_RANGES, SCLERA_RANGES
 from models.normals import VertexNormals
 
 TRIM_M = 1e-6
 """A morph target keeps the vertices it moves by more than this (metres)."""
 
-# Each eye: (node name, first vertex, end of its sclera shell, end of the eyeball), full model.
-EYES: tuple[tuple[str, int, int, int], ...] = (
-    ("eyeLeft", 21451, 22221, 23021),
-    ("eyeRight", 23021, 23791, 24591),
-)
+# The eye nodes' names, in the order of models.face_model.eyes' ranges (left, then right).
+EYE_NODES = ("eyeLeft", "eyeRight")
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,7 +191,7 @@ def eyes(model: FaceModel, identity: np.ndarray | None) -> tuple[Eye, ...]:
     """The two eyeballs of the face with ``identity`` (expressions do not move ICT's eyeballs)."""
     out = []
     full = model.vertices(identity, None, region="full")
-    for name, start, sclera_end, stop in EYES:
+    for name, (start, stop), (_, sclera_end) in zip(EYE_NODES, EYEBALL_RANGES, SCLERA_RANGES, strict=True):
         inside = np.all((model.triangles >= start) & (model.triangles < stop), axis=1)
         split = split_seams(model.triangles[inside] - start, model.triangle_uvs[inside], stop - start)
         points = full[start:stop].astype(np.float64)
