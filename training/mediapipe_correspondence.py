@@ -41,6 +41,7 @@ from models.synthetic.motion import Performance
 from models.synthetic.scene import make_backdrop
 from models.synthetic.smooth_noise import channel_rng
 from runtime.mediapipe import FaceLandmarker
+from runtime.mediapipe.landmarks import landmark_box
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +73,10 @@ class Observation:
 
 
 def upright_crop(points_px: np.ndarray, corners: tuple[int, int], scale: float = CROP_SCALE) -> FaceCrop:
-    """A square crop ``scale`` x the points' box, turned so the two ``corners`` points are level."""
-    p = np.asarray(points_px, np.float64)
-    d = p[corners[1]] - p[corners[0]]
-    angle = float(np.arctan2(d[1], d[0]))
-    c, s = np.cos(angle), np.sin(angle)
-    axes = np.array([[c, s], [-s, c]])
-    local = p @ axes.T
-    lo, hi = local.min(axis=0), local.max(axis=0)
-    centre = ((lo + hi) / 2) @ axes
-    return FaceCrop(float(centre[0]), float(centre[1]), float(scale * (hi - lo).max()), angle)
+    """A square crop ``scale`` x the points' box, turned so the two ``corners`` points are level
+    (:func:`runtime.mediapipe.landmarks.landmark_box`)."""
+    centre, side, angle = landmark_box(points_px, scale, corners)
+    return FaceCrop(float(centre[0]), float(centre[1]), side, angle)
 
 
 def run_landmarks(landmarker, rgb: np.ndarray, intrinsics: Intrinsics, crop: FaceCrop) -> tuple[np.ndarray, float]:

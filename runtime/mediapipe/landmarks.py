@@ -45,18 +45,20 @@ class LandmarkResult:
     score: float
 
 
-def landmark_box(points_2d: np.ndarray, scale: float = ROI_SCALE) -> tuple[np.ndarray, float, float]:
+def landmark_box(points_2d: np.ndarray, scale: float = ROI_SCALE,
+                 corners: tuple[int, int] = ROLL_POINTS) -> tuple[np.ndarray, float, float]:
     """MediaPipe's next-frame ROI from 468 points: ``(centre (2,), side, angle)``.
 
-    The angle (radians) is the direction from point 33 to point 263 (0 for an upright face,
-    the :class:`models.crop.FaceCrop` angle that shows it upright); the side is ``scale``
-    times the longer side of the points' box in that turned frame, centred on the box.
+    The angle (radians) is the direction from point ``corners[0]`` to ``corners[1]`` (the outer
+    eye corners, 33 and 263 of the 468: 0 for an upright face, the :class:`models.crop.FaceCrop`
+    angle that shows it upright); the side is ``scale`` times the longer side of the points'
+    box in that turned frame, centred on the box.
 
     Args:
-        points_2d: (468, 2) image pixels.
+        points_2d: (N, 2) image pixels (the 468 points, or any set with ``corners`` in it).
     """
     p = np.asarray(points_2d, np.float64)[:, :2]
-    d = p[ROLL_POINTS[1]] - p[ROLL_POINTS[0]]
+    d = p[corners[1]] - p[corners[0]]
     angle = float(np.arctan2(d[1], d[0]))
     c, s = np.cos(angle), np.sin(angle)
     axes = np.array([[c, s], [-s, c]])  # rows: the crop's x and y axes in the image
